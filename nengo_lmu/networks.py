@@ -1,0 +1,351 @@
+"""Spiking Legendre delay networks, built with the NEF.
+
+One builder serves every backend (nengo, NengoDL, nengo-loihi): the backend-specific
+choices (neuron type, synapse, neuron-to-neuron weights) are constructor arguments.
+"""
+
+import numpy as np
+import nengo
+from nengo.exceptions import ValidationError
+
+from . import maths
+
+MAPPINGS = ("discrete", "continuous")
+ALLOCATIONS = ("readout", "equal")
+
+# names accepted wherever a neuron type is asked for (CLI, configs); None means ideal
+NEURON_TYPES = {
+    "lif": lambda: nengo.LIF(),
+    "lif-rate": lambda: nengo.LIFRate(),
+    "poisson": lambda: nengo.PoissonSpiking(nengo.LIFRate()),
+    "relu": lambda: nengo.RectifiedLinear(),
+    "spiking-relu": lambda: nengo.SpikingRectifiedLinear(),
+    "direct": lambda: nengo.Direct(),
+    "ideal": lambda: None,
+}
+
+
+
+def _loihi_type(name):
+    # imported on demand: nengo_loihi imports TensorFlow (through nengo_dl) when present
+    def make():
+        from nengo_loihi import neurons
+
+        return getattr(neurons, name)()
+
+    return make
+
+
+NEURON_TYPES["loihi-lif"] = _loihi_type("LoihiLIF")
+NEURON_TYPES["loihi-relu"] = _loihi_type("LoihiSpikingRectifiedLinear")
+
+
+def neuron_type_from_name(neuron_type, obj="LegendreMemory"):
+    """A ``nengo.neurons.NeuronType`` (or None for ideal) from an instance or a name."""
+    if neuron_type is None or isinstance(neuron_type, nengo.neurons.NeuronType):
+        return neuron_type
+    if isinstance(neuron_type, str) and neuron_type.lower() in NEURON_TYPES:
+        return NEURON_TYPES[neuron_type.lower()]()
+    if isinstance(neuron_type, type) and issubclass(neuron_type, nengo.neurons.NeuronType):
+        hint = f"an instance such as {neuron_type.__name__}()"
+    else:
+        hint = f"a nengo NeuronType instance, None (ideal), or one of {sorted(NEURON_TYPES)}"
+    raise ValidationError(f"must be {hint} (got {neuron_type!r})", "neuron_type", obj)
+
+
+def lowpass_tau(synapse, obj="LegendreMemory"):
+    """The time constant of a lowpass synapse given as a number or ``nengo.Lowpass``."""
+    if isinstance(synapse, nengo.Lowpass):
+        return float(synapse.tau)
+    if isinstance(synapse, (int, float, np.floating)) and not isinstance(synapse, bool):
+        if synapse > 0:
+            return float(synapse)
+    raise ValidationError(
+        f"must be a time constant > 0 or a nengo.Lowpass (principle 3 maps the memory "
+        f"onto a first-order lowpass); got {synapse!r}",
+        "synapse",
+        obj,
+    )
+
+
+def input_statistics(stats, order, theta):
+    """``(high, rms)`` of the input from a ``WhiteSignal``, a pair, or None (default).
+
+    The default is white noise with RMS 0.5 over the band the memory can hold,
+    ``order / (2 theta)`` Hz: d Legendre polynomials over theta seconds resolve about
+    d / 2 cycles.
+    """
+    if stats is None:
+        return order / (2.0 * theta), 0.5
+    if isinstance(stats, nengo.processes.WhiteSignal):
+        return float(stats.high), float(stats.rms)
+    try:
+        high, rms = (float(v) for v in stats)
+    except (TypeError, ValueError):
+        high = rms = None
+    if high is None or not (high > 0 and rms > 0):
+        raise ValidationError(
+            "must be a nengo.processes.WhiteSignal, a pair (high_hz, rms) with both > 0, "
+            f"or None; got {stats!r}",
+            "input_statistics",
+            "LegendreMemory",
+        )
+    return high, rms
+
+
+def allocate_neurons(n_neurons, weights, min_per_ensemble=10):
+    """Split ``n_neurons`` across ensembles in proportion to ``weights``.
+
+    Each ensemble gets at least ``min(min_per_ensemble, n_neurons // len(weights))``;
+    the counts sum to ``n_neurons`` exactly (largest-remainder rounding).
+    """
+    weights = np.asarray(weights, dtype=float)
+    k = len(weights)
+    base = min(min_per_ensemble, n_neurons // k)
+    spare = n_neurons - base * k
+    share = spare * weights / weights.sum() if weights.sum() > 0 else np.full(k, spare / k)
+    counts = np.floor(share).astype(int)
+    counts[np.argsort(counts - share)[: spare - counts.sum()]] += 1
+    return counts + base
+
+
+class LegendreMemory(nengo.Network):
+    """The LMU memory ``dm/dt = A m + B u`` as a network of spiking neurons.
+
+    The state is held in scaled Legendre coordinates ``x = m / s``, one 1-D ensemble per
+    coefficient, where ``s`` maps ``n_std`` standard deviations of each coefficient (under
+    the given input statistics) onto the neurons' radius; neurons are shared out in
+    proportion to each coefficient's weight in the readouts. The recurrence follows NEF
+    principle 3, exact for the discrete-time lowpass when ``mapping="discrete"``.
+    Readouts (``state``, ``output``, :meth:`add_readout`) are in Legendre coordinates.
+
+    Parameters
+    ----------
+    order : int
+        Number of Legendre coefficients ``d``.
+    theta : float
+        Window length in seconds.
+    n_neurons : int
+        Total number of neurons ``m``, over all coefficients and dimensions; at least
+        ``order * dimensions``. Ignored in ideal mode.
+    neuron_type : NeuronType, str or None
+        Any nengo neuron type (spiking, rate, Loihi types), ``nengo.Direct()``, or
+        ``None`` for the ideal mode: the state is held exactly by nodes.
+        Names such as ``"lif"`` or ``"poisson"`` are accepted (see ``NEURON_TYPES``).
+    synapse : float or nengo.Lowpass
+        The lowpass synapse on every connection into the memory's ensembles (one shared
+        time constant: the input and recurrent paths both pass through it).
+    dimensions : int
+        Number of independent input signals, each with its own memory. The state is
+        laid out dimension-major: ``state[k * order + i]`` is coefficient ``i`` of input
+        ``k``.
+    mapping : {"discrete", "continuous"}
+        Principle-3 mapping. ``"discrete"`` is exact for nengo's zero-order-hold lowpass
+        with time step ``dt``; ``"continuous"`` is the classic ``tau A + I``.
+    dt : float
+        Simulator time step the discrete mapping is computed for.
+    input_statistics : WhiteSignal, (high, rms) or None
+        The statistics the state's scaling is designed for (see :func:`input_statistics`).
+    n_std : float
+        How many standard deviations of each coefficient fit within the radius.
+    allocation : {"readout", "equal"} or array_like of int
+        How neurons are shared among coefficients.
+    feedthrough : bool
+        If True the readouts add the input's one-step contribution ``Bd u`` to
+        ``Ad m``, removing the one-step lag every recurrent loop has in discrete time.
+    weights : bool
+        If True the recurrent connections are neuron-to-neuron weight matrices
+        (what neuromorphic hardware wants) rather than decoded connections.
+    solver : nengo.solvers.Solver
+        Solver for the decoders (and weights).
+    ensemble_kwargs : dict
+        Extra arguments for every ``nengo.Ensemble`` (e.g. ``max_rates``, ``intercepts``).
+    **kwargs
+        Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
+
+    Attributes
+    ----------
+    input : nengo.Node
+        The signal ``u`` to remember (``dimensions`` wide).
+    state : nengo.Node
+        The memory ``m`` in Legendre coordinates (``order * dimensions`` wide).
+    output : nengo.Node
+        ``u(t - theta)`` (``dimensions`` wide).
+    coefficient_ensembles : list of nengo.Ensemble
+        The neurons holding each coefficient (empty in ideal mode).
+    """
+
+    def __init__(
+        self,
+        order,
+        theta,
+        n_neurons=None,
+        neuron_type=nengo.LIF(),
+        synapse=0.05,
+        dimensions=1,
+        mapping="discrete",
+        dt=0.001,
+        input_statistics=None,
+        n_std=2.5,
+        allocation="readout",
+        feedthrough=True,
+        weights=False,
+        solver=nengo.solvers.LstsqL2(reg=0.1),
+        ensemble_kwargs=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # --- validation: everything is checked before anything is built
+        self.order = maths._check_order(order)
+        self.theta = maths._check_positive(theta, "theta", "LegendreMemory")
+        self.dt = maths._check_positive(dt, "dt", "LegendreMemory")
+        if self.theta < self.dt:
+            raise ValidationError(
+                f"must be at least one time step dt={self.dt:g} (got {theta!r})",
+                "theta",
+                self,
+            )
+        if isinstance(dimensions, bool) or not isinstance(dimensions, (int, np.integer)) or dimensions < 1:
+            raise ValidationError(f"must be an integer >= 1 (got {dimensions!r})", "dimensions", self)
+        self.dimensions = int(dimensions)
+        self.neuron_type = neuron_type_from_name(neuron_type)
+        self.tau = lowpass_tau(synapse)
+        if mapping not in MAPPINGS:
+            raise ValidationError(f"must be one of {MAPPINGS} (got {mapping!r})", "mapping", self)
+        self.mapping = mapping
+        size = self.order * self.dimensions
+        if self.neuron_type is not None:
+            if (
+                isinstance(n_neurons, bool)
+                or not isinstance(n_neurons, (int, np.integer))
+                or n_neurons < size
+            ):
+                raise ValidationError(
+                    f"must be an integer >= order * dimensions = {size}, at least one "
+                    f"neuron per coefficient (got {n_neurons!r})",
+                    "n_neurons",
+                    self,
+                )
+        if not (np.isscalar(n_std) and n_std > 0):
+            raise ValidationError(f"must be a number > 0 (got {n_std!r})", "n_std", self)
+        high, rms = globals()["input_statistics"](input_statistics, self.order, self.theta)
+
+        # --- the maths: scaled coordinates x = m / s and their principle-3 mapping
+        A, B = maths.legendre_ss(self.order, self.theta)
+        self.A, self.B = A, B
+        cov = maths.white_noise_covariance(A, B, high, rms)
+        scales = maths.state_scales(cov, n_std)
+        self.scales = np.tile(scales, self.dimensions)
+        Ax, Bx = A * scales[None, :] / scales[:, None], B / scales[:, None]
+        map_dt = self.dt if mapping == "discrete" else None
+        Ah, Bh = maths.principle3(Ax, Bx, self.tau, dt=map_dt)
+        eye = np.eye(self.dimensions)
+        self.recurrent_transform = np.kron(eye, Ah)
+        self.input_transform = np.kron(eye, Bh)
+        # readout of m (Legendre) from x (scaled), optionally one step ahead
+        Ad, Bd = maths.discretize(A, B, self.dt)
+        if feedthrough:
+            self.state_from_x = np.kron(eye, Ad * scales[None, :])
+            self.state_from_input = np.kron(eye, Bd)
+        else:
+            self.state_from_x = np.kron(eye, np.diag(scales))
+            self.state_from_input = None
+
+        if self.neuron_type is None:
+            counts = None
+        elif isinstance(allocation, str):
+            if allocation not in ALLOCATIONS:
+                raise ValidationError(
+                    f"must be one of {ALLOCATIONS} or a list of counts (got {allocation!r})",
+                    "allocation",
+                    self,
+                )
+            # |P_i(2r - 1)| <= 1 with equality at r = 1: weight each coefficient by its
+            # scale, its worst-case contribution to any readout
+            weights_ = self.scales if allocation == "readout" else np.ones(size)
+            counts = allocate_neurons(int(n_neurons), weights_)
+        else:
+            counts = np.asarray(allocation)
+            if counts.shape != (size,) or np.any(counts < 1) or counts.sum() != n_neurons:
+                raise ValidationError(
+                    f"as counts must be {size} positive integers summing to n_neurons="
+                    f"{n_neurons} (got {allocation!r})",
+                    "allocation",
+                    self,
+                )
+        self.neuron_counts = counts
+        ensemble_kwargs = dict(ensemble_kwargs or {})
+
+        # --- the wiring
+        with self:
+            self.input = nengo.Node(size_in=self.dimensions, label="input")
+            # summed (unfiltered) drive of the coefficients; the synapse is on x_in -> x
+            x_in = nengo.Node(size_in=size, label="x_in")
+            x_hat = nengo.Node(size_in=size, label="x_hat")
+            nengo.Connection(self.input, x_in, transform=self.input_transform, synapse=None)
+            self.coefficient_ensembles = []
+            if self.neuron_type is None:
+                nengo.Connection(x_in, x_hat, synapse=self.tau)
+                nengo.Connection(x_hat, x_in, transform=self.recurrent_transform, synapse=None)
+            else:
+                for i, n in enumerate(counts):
+                    ens = nengo.Ensemble(
+                        int(n), 1, neuron_type=self.neuron_type, label=f"x[{i}]", **ensemble_kwargs
+                    )
+                    self.coefficient_ensembles.append(ens)
+                    nengo.Connection(x_in[i], ens, synapse=self.tau)
+                    nengo.Connection(ens, x_hat[i], synapse=None, solver=solver)
+                if weights:
+                    self._recurrent_weights(solver)
+                else:
+                    nengo.Connection(
+                        x_hat, x_in, transform=self.recurrent_transform, synapse=None
+                    )
+            self.x_hat = x_hat
+            self.state = nengo.Node(size_in=size, label="state")
+            nengo.Connection(x_hat, self.state, transform=self.state_from_x, synapse=None)
+            if self.state_from_input is not None:
+                nengo.Connection(
+                    self.input, self.state, transform=self.state_from_input, synapse=None
+                )
+            self.output = self.add_readout(1.0, label="output")
+
+    def _recurrent_weights(self, solver):
+        """Neuron-to-neuron recurrent connections, one per nonzero block of the transform."""
+        weight_solver = with_weights(solver)
+        for i, post in enumerate(self.coefficient_ensembles):
+            for j, pre in enumerate(self.coefficient_ensembles):
+                w = self.recurrent_transform[i, j]
+                if w != 0:
+                    nengo.Connection(pre, post, transform=w, synapse=self.tau, solver=weight_solver)
+
+    def readout_transform(self, r):
+        """Transform from ``state`` to ``u(t - r theta)``, shape ``(dims * len(r), dims * order)``."""
+        C = np.atleast_2d(maths.legendre_readout(self.order, r))
+        return np.kron(np.eye(self.dimensions), C)
+
+    def add_readout(self, r, label=None):
+        """A node carrying ``u(t - r theta)`` for each delay fraction in ``r``.
+
+        Parameters
+        ----------
+        r : float or array_like
+            Delay(s) as fractions of ``theta``, in ``[0, 1]``.
+
+        Returns
+        -------
+        nengo.Node
+            ``dimensions * len(r)`` wide (input-major), ready to probe or connect.
+        """
+        transform = self.readout_transform(r)
+        with self:
+            node = nengo.Node(size_in=transform.shape[0], label=label or f"readout({r})")
+            nengo.Connection(self.state, node, transform=transform, synapse=None)
+        return node
+
+
+def with_weights(solver):
+    """A copy of a nengo solver that solves for full neuron-to-neuron weights."""
+    args = {p.name: getattr(solver, p.name) for p in solver._params}
+    args["weights"] = True
+    return type(solver)(**args)

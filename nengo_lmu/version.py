@@ -1,0 +1,3 @@
+"""Version of nengo_lmu."""
+
+version = "0.1.0.dev0"
