@@ -18,15 +18,15 @@ from nengo.exceptions import ValidationError
 DISCRETIZE_METHODS = ("zoh", "euler")
 
 
-def _check_order(order):
+def _check_order(order, obj=None):
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ValidationError(
-            f"must be an integer >= 1 (got {order!r})", attr="order", obj="legendre"
+            f"must be an integer >= 1 (got {order!r})", attr="order", obj=obj
         )
     return int(order)
 
 
-def _check_positive(value, attr, obj="legendre"):
+def _check_positive(value, attr, obj=None):
     if not np.isscalar(value) or not np.isfinite(value) or value <= 0:
         raise ValidationError(f"must be a finite number > 0 (got {value!r})", attr, obj)
     return float(value)
@@ -41,7 +41,7 @@ def check_system(A, B):
     B = np.asarray(B, dtype=float)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValidationError(
-            f"must be a square 2-D matrix (got shape {A.shape})", attr="A", obj="system"
+            f"must be a square 2-D matrix (got shape {A.shape})", attr="A"
         )
     if B.ndim == 1:
         B = B[:, None]
@@ -49,7 +49,6 @@ def check_system(A, B):
         raise ValidationError(
             f"must have {A.shape[0]} rows to match A {A.shape} (got shape {B.shape})",
             attr="B",
-            obj="system",
         )
     return A, B
 
@@ -99,11 +98,11 @@ def legendre_readout(order, r):
     r_arr = np.asarray(r, dtype=float)
     if r_arr.ndim > 1:
         raise ValidationError(
-            f"must be a scalar or 1-D array (got shape {r_arr.shape})", "r", "readout"
+            f"must be a scalar or 1-D array (got shape {r_arr.shape})", "r"
         )
     if not np.all(np.isfinite(r_arr)) or np.any((r_arr < 0) | (r_arr > 1)):
         raise ValidationError(
-            f"must lie in [0, 1] (a fraction of theta); got {r!r}", "r", "readout"
+            f"must lie in [0, 1] (a fraction of theta); got {r!r}", "r"
         )
     x = 2 * r_arr[..., None] - 1
     return scipy.special.eval_legendre(np.arange(order), x)
@@ -129,10 +128,10 @@ def discretize(A, B, dt, method="zoh"):
         ``m[k+1] = Ad m[k] + Bd u[k]``.
     """
     A, B = check_system(A, B)
-    dt = _check_positive(dt, "dt", "discretize")
+    dt = _check_positive(dt, "dt")
     if method not in DISCRETIZE_METHODS:
         raise ValidationError(
-            f"must be one of {DISCRETIZE_METHODS} (got {method!r})", "method", "discretize"
+            f"must be one of {DISCRETIZE_METHODS} (got {method!r})", "method"
         )
     d = A.shape[0]
     if method == "euler":
@@ -148,7 +147,6 @@ def discretize(A, B, dt, method="zoh"):
                 f"Euler step dt={dt:g} is outside the stability region: {hint}; "
                 "or use method='zoh'",
                 "method",
-                "discretize",
             )
         return np.eye(d) + dt * A, dt * B
     # exact zero-order hold: expm of the augmented matrix [[A, B], [0, 0]] * dt
@@ -207,13 +205,25 @@ def principle3(A, B, tau, dt=None):
         Recurrent and input transforms.
     """
     A, B = check_system(A, B)
-    tau = _check_positive(tau, "tau", "principle3")
+    tau = _check_positive(tau, "tau")
     if dt is None:
         return tau * A + np.eye(A.shape[0]), tau * B
-    dt = _check_positive(dt, "dt", "principle3")
+    dt = _check_positive(dt, "dt")
     Ad, Bd = discretize(A, B, dt, method="zoh")
     a = np.exp(-dt / tau)
     return (Ad - a * np.eye(A.shape[0])) / (1 - a), Bd / (1 - a)
+
+
+def implemented_system(A_h, B_h, tau, dt):
+    """The discrete system ``(Ad, Bd)`` that a lowpass loop with transforms ``A_h, B_h`` runs.
+
+    Inverse of :func:`principle3` with ``dt``: nengo's lowpass loop steps as
+    ``x[k+1] = (a I + (1 - a) A_h) x[k] + (1 - a) B_h u[k]``, ``a = exp(-dt / tau)``,
+    whichever mapping produced ``A_h`` and ``B_h``.
+    """
+    A_h, B_h = check_system(A_h, B_h)
+    a = np.exp(-_check_positive(dt, "dt") / _check_positive(tau, "tau"))
+    return a * np.eye(A_h.shape[0]) + (1 - a) * A_h, (1 - a) * B_h
 
 
 def impulse_response(A, B, dt, n_steps, method="zoh"):
@@ -244,8 +254,8 @@ def white_noise_covariance(A, B, high, rms=1.0, n_freqs=4000):
     cov : (d, d) ndarray
     """
     A, B = check_system(A, B)
-    high = _check_positive(high, "high", "input statistics")
-    rms = _check_positive(rms, "rms", "input statistics")
+    high = _check_positive(high, "high")
+    rms = _check_positive(rms, "rms")
     d = A.shape[0]
     freqs = np.linspace(0, high, n_freqs)
     s = 2j * np.pi * freqs

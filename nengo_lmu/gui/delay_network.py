@@ -1,0 +1,49 @@
+"""A spiking Legendre delay network, for Nengo GUI.
+
+Open it with ``nengo /path/to/delay_network.py`` (the path is printed by
+``python -c "import nengo_lmu.gui as g; print(g.__path__[0])"``), then press play.
+
+The memory holds the last ``theta`` seconds of its input in ``order`` Legendre
+coefficients, one population of LIF neurons per coefficient (``x[0]`` ... ``x[5]``); the
+``output`` node decodes ``u(t - theta)`` from them. The ``delayed vs target`` plot
+compares it with the exact delay; drag the ``stimulus`` slider to drive the memory by hand
+(right-click it and choose "Remove overrides" to go back to the built-in signal).
+"""
+
+import numpy as np
+import nengo
+
+from nengo_lmu import LegendreMemory
+
+order = 6  # Legendre coefficients d
+theta = 0.5  # window and delay, seconds; slow enough to follow by eye
+n_neurons = 600  # shared among the coefficients
+synapse = 0.05  # lowpass time constant the recurrence is mapped onto
+
+
+def signal(t):
+    """Two slow sines: well inside the band an order-6, 0.5-s memory delays (< 1.9 Hz)."""
+    return 0.5 * np.sin(2 * np.pi * 0.5 * t) + 0.3 * np.sin(2 * np.pi * 1.1 * t + 1.0)
+
+
+# the memory is the model itself, so its parts are the top level of the network graph
+model = LegendreMemory(
+    order,
+    theta,
+    n_neurons=n_neurons,
+    neuron_type=nengo.LIF(),
+    synapse=synapse,
+    input_statistics=(order / (2 * np.pi * theta), 0.5),
+    label="Legendre delay network",
+    seed=0,
+)
+with model:
+    stim = nengo.Node(signal, label="stimulus")
+    nengo.Connection(stim, model.input, synapse=None)
+
+    # the exact answer, for comparison
+    target = nengo.Node(lambda t: signal(t - theta) if t > theta else 0.0, label="target")
+    compare = nengo.Node(size_in=2, label="delayed vs target")
+    nengo.Connection(model.output, compare[0], synapse=0.01)
+    nengo.Connection(target, compare[1], synapse=0.01)
+    state = model.state  # the Legendre coefficients m(t)

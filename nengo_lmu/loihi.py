@@ -1,0 +1,417 @@
+"""Loihi deployment: the one module of nengo_lmu that knows nengo-loihi.
+
+A :class:`~nengo_lmu.networks.LegendreMemory` runs on Loihi (or the nengo-loihi
+emulator) in three steps::
+
+    from nengo_lmu import loihi
+
+    with nengo.Network(seed=0) as net:
+        mem = loihi.LegendreMemory(order=6, theta=0.3, n_neurons=600)
+        ...
+    print(loihi.resources(net))            # cores, axons, synapse memory; fits?
+    with loihi.Simulator(net, target="sim") as sim:   # "loihi" on a board
+        sim.run(10.0)
+
+:func:`memory_options` are the constructor arguments that make a memory accurate on
+the chip; :func:`Simulator` builds any network with the model settings and build rules
+below. Nothing here changes nengo's or nengo-loihi's global defaults
+(``nengo_loihi.set_defaults`` is never called): every choice is made per object, or in
+a builder registry private to the simulators made here.
+
+What goes wrong on the chip, and what is done about it:
+
+* **Decode neurons.** nengo-loihi routes a decoded ensemble-to-ensemble connection
+  through spiking on/off "decode neurons" with their own extra filter (``decode_tau``);
+  in a recurrent memory that noise and that filter accumulate. The memory's recurrence
+  is built as neuron-to-neuron weights instead (``weights=True``), so each block has a
+  single first-order synapse, as principle 3 assumes.
+* **Synapse decay.** The chip's synaptic decay is a 12-bit integer; the principle-3
+  mapping is computed for the decay the chip really applies
+  (:func:`chip_synapse_decay`), not for ``exp(-dt / tau)``.
+* **Host-to-chip input.** nengo-loihi filters a host-to-chip connection twice: by its
+  own synapse on the host, then again on the chip by the block's synapse. Here the
+  host side is left unfiltered and the chip's synapse (the same time constant) does
+  the filtering once. The on/off spike encoders that carry the value to the chip
+  saturate at one spike per step (a value of 1); the memory's input drive ``B_h u`` is
+  larger than that for the higher coefficients, so each coefficient's encoders are
+  given the range that its drive needs (from the memory's input statistics).
+* **Rates and intercepts.** Loihi LIF neurons fire at whole numbers of steps per spike;
+  moderate maximum rates keep the tuning curves from turning into staircases, and the
+  decoders are solved for the chip's own rate curves (nengo-loihi does that).
+"""
+
+import math
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+import nengo
+from nengo.exceptions import BuildError, ValidationError
+
+import nengo_loihi
+from nengo_loihi.block import (
+    MAX_COMPARTMENTS,
+    MAX_IN_AXONS,
+    MAX_OUT_AXONS,
+    MAX_SYNAPSE_BITS,
+)
+from nengo_loihi.builder import Model
+from nengo_loihi.builder.builder import Builder, ValidationLevel
+from nengo_loihi.builder import connection as loihi_connection
+from nengo_loihi.decode_neurons import OnOffDecodeNeurons
+from nengo_loihi.hardware import HAS_NXSDK
+from nengo_loihi.passthrough import base_obj
+
+from . import networks
+
+TARGETS = ("sim", "simreal", "loihi")
+
+#: cores on one Loihi chip (nengo-loihi's allocators place one block per core)
+CORES_PER_CHIP = 128
+
+#: the largest value of the chip's 12-bit decay registers
+_MAX_DECAY = 2**12 - 1
+
+#: the memory's input may reach this many of its standard deviations before the
+#: host-to-chip encoders saturate (white noise rarely exceeds 3.5 sigma)
+INPUT_RANGE_STD = 3.5
+
+
+# --------------------------------------------------------------------------------------
+# What the chip really does
+
+
+def chip_synapse_decay(tau, dt=0.001):
+    """The per-step decay of a Lowpass synapse ``tau`` as the chip implements it.
+
+    nengo-loihi stores ``1 - exp(-dt / tau)`` in a 12-bit register and the chip decays
+    the synaptic current as ``u[k] = u[k-1] * (4095 - decay_u) / 4096`` (see
+    ``nengo_loihi.builder.discretize``); this is that ratio, to pass as
+    ``LegendreMemory(synapse_decay=...)``.
+
+    Parameters
+    ----------
+    tau : float
+        Synapse time constant in seconds, > 0.
+    dt : float
+        Time step in seconds.
+
+    Returns
+    -------
+    float
+        ``a`` in ``u[k] = a u[k-1] + (1 - a) x[k]``.
+    """
+    if not (np.isscalar(tau) and tau > 0):
+        raise ValidationError(f"must be a time constant > 0 (got {tau!r})", "tau", "chip_synapse_decay")
+    if not (np.isscalar(dt) and dt > 0):
+        raise ValidationError(f"must be a time step > 0 (got {dt!r})", "dt", "chip_synapse_decay")
+    decay_u = float(np.clip(np.round(-math.expm1(-dt / tau) * _MAX_DECAY - 1), 0, _MAX_DECAY))
+    return (_MAX_DECAY - decay_u) / (_MAX_DECAY + 1)
+
+
+def memory_options(
+    neuron_type="loihi-lif",
+    max_rates=nengo.dists.Uniform(100, 200),
+    intercepts=nengo.dists.Uniform(-1.0, 0.9),
+    **overrides,
+):
+    """Constructor arguments that make a ``LegendreMemory`` accurate on Loihi.
+
+    Parameters
+    ----------
+    neuron_type : NeuronType or str
+        A type the chip runs: ``"loihi-lif"`` (``nengo_loihi.LoihiLIF``, the default)
+        or ``"loihi-relu"``. On ``nengo.Simulator`` these types reproduce the chip's
+        rate quantisation, so the reference run is the same network.
+    max_rates, intercepts : Distribution or array_like
+        Per-ensemble tuning (passed through ``ensemble_kwargs``; nothing global).
+    **overrides
+        Any other ``LegendreMemory`` argument; these win.
+
+    Returns
+    -------
+    dict
+        ``neuron_type``, ``weights=True`` (neuron-to-neuron recurrence: no decode
+        neurons), ``synapse_decay=chip_synapse_decay`` (mapping for the chip's decay)
+        and ``ensemble_kwargs``.
+    """
+    ensemble_kwargs = {"max_rates": max_rates, "intercepts": intercepts}
+    ensemble_kwargs.update(overrides.pop("ensemble_kwargs", None) or {})
+    options = {
+        "neuron_type": networks.neuron_type_from_name(neuron_type),
+        "weights": True,
+        "synapse_decay": chip_synapse_decay,
+        "ensemble_kwargs": ensemble_kwargs,
+    }
+    options.update(overrides)
+    return options
+
+
+def LegendreMemory(order, theta, n_neurons=None, **kwargs):
+    """A :class:`nengo_lmu.networks.LegendreMemory` built with :func:`memory_options`.
+
+    The same network class (and wiring) as on every other backend; only the
+    constructor arguments differ. Keyword arguments override the options.
+    """
+    options = memory_options(
+        **{k: kwargs.pop(k) for k in ("neuron_type", "max_rates", "intercepts") if k in kwargs}
+    )
+    if "ensemble_kwargs" in kwargs:
+        options["ensemble_kwargs"].update(kwargs.pop("ensemble_kwargs") or {})
+    options.update(kwargs)
+    return networks.LegendreMemory(order, theta, n_neurons, **options)
+
+
+# --------------------------------------------------------------------------------------
+# Building
+
+
+class RangedOnOffNeurons(OnOffDecodeNeurons):
+    """nengo-loihi's host-to-chip on/off spike encoders, for values in ``[-k, k]``.
+
+    The host neurons see ``x / k`` (so they never exceed one spike per step) and the
+    chip's encoders are scaled by ``k``: same value on the chip, no saturation.
+    """
+
+    def __init__(self, value_range, dt=0.001):
+        super().__init__(dt=dt, is_input=True)
+        self.value_range = float(value_range)
+        self.gain = self.gain / self.value_range
+        self.scale = self.scale * self.value_range
+
+
+def _input_ranges(network):
+    """``{ensemble: k}`` for the coefficient ensembles of every memory in ``network``.
+
+    The drive of coefficient ``i`` is ``B_h[i] u``; it is sent to the chip in full
+    (the filter is on the chip), so its range is ``|B_h[i]|`` times the input's range.
+    """
+    ranges = {}
+    for mem in _memories(network):
+        u_range = INPUT_RANGE_STD * mem.input_rms
+        drive = np.abs(mem.input_transform).sum(axis=1) * u_range
+        for ens, k in zip(mem.coefficient_ensembles, drive):
+            ranges[ens] = max(1.0, float(k))
+    return ranges
+
+
+def _memories(network):
+    if isinstance(network, networks.LegendreMemory):
+        yield network
+    for sub in network.networks:
+        yield from _memories(sub)
+
+
+def _build_connection(model, conn):
+    """nengo-loihi's connection builder, except for host-to-chip inputs to ensembles.
+
+    For those, the connection's Lowpass moves from the host to the chip (nengo-loihi
+    would apply it on the host and then the block's synapse again on the chip), and
+    the on/off encoders get the post ensemble's value range.
+    """
+    post = conn.post_obj
+    if (
+        isinstance(post, nengo.Ensemble)
+        and isinstance(conn.synapse, nengo.Lowpass)
+        and type(conn.synapse) is nengo.Lowpass
+        and conn.learning_rule_type is None
+        and not model.split.on_chip(base_obj(conn.pre))
+        and model.split.on_chip(post)
+    ):
+        unfiltered = nengo.Connection(
+            conn.pre,
+            conn.post,
+            transform=conn.transform,
+            function=conn.function,
+            solver=conn.solver,
+            eval_points=conn.eval_points,
+            scale_eval_points=conn.scale_eval_points,
+            synapse=None,
+            label=conn.label,
+            add_to_container=False,
+        )
+        loihi_connection._inherit_seed(model, unfiltered, model, conn)
+        loihi_connection._inherit_config(model, unfiltered, model, conn)
+        ranges = getattr(model, "nengo_lmu_input_ranges", {})
+        saved = model.decode_tau, model.node_neurons
+        # the chip end of the input is filtered with model.decode_tau: make it this tau
+        model.decode_tau = conn.synapse.tau
+        model.node_neurons = RangedOnOffNeurons(ranges.get(post, 1.0), dt=model.dt)
+        try:
+            loihi_connection.build_host_to_chip(model, unfiltered)
+        finally:
+            model.decode_tau, model.node_neurons = saved
+        model.connection_decode_neurons[conn] = model.connection_decode_neurons.get(unfiltered)
+        return None
+    return loihi_connection.build_connection(model, conn)
+
+
+def _builder():
+    """A nengo-loihi builder whose registry is private: other simulators are untouched."""
+
+    class LMUBuilder(Builder):
+        builders = {**Builder.builders, nengo.Connection: _build_connection}
+
+    return LMUBuilder()
+
+
+def make_model(network, dt=0.001):
+    """A ``nengo_loihi.builder.Model`` with nengo_lmu's build rules, for ``network``.
+
+    Pass it as ``nengo_loihi.Simulator(network, model=make_model(network))`` to combine
+    these rules with other nengo-loihi options; :func:`Simulator` does that for you.
+    """
+    model = Model(dt=float(dt), label=f"nengo_lmu: {network}", builder=_builder())
+    model.nengo_lmu_input_ranges = _input_ranges(network)
+    return model
+
+
+def _check_target(target):
+    if target not in TARGETS:
+        raise ValidationError(f"must be one of {TARGETS} (got {target!r})", "target", "Simulator")
+    if target == "loihi" and not HAS_NXSDK:
+        raise ImportError(
+            "target='loihi' needs Intel's nxsdk, which is missing (not importable) on "
+            "this machine; target='sim' runs the same network on the nengo-loihi "
+            "emulator, and hardware/README.md explains how to run on a board"
+        )
+
+
+def Simulator(
+    network,
+    target="sim",
+    dt=0.001,
+    precompute=None,
+    progress_bar=None,
+    remove_passthrough=False,
+    **kwargs,
+):
+    """Build ``network`` for Loihi and return a ``nengo_loihi.Simulator``.
+
+    Parameters
+    ----------
+    network : nengo.Network
+        Any network; memories made with :func:`memory_options` are the accurate ones.
+    target : {"sim", "simreal", "loihi"}
+        ``"sim"``: the emulator, bit-true to the chip's integer arithmetic;
+        ``"simreal"``: the emulator in floating point (no quantisation);
+        ``"loihi"``: a Loihi board, through nxsdk.
+    dt : float
+        Time step, in seconds.
+    precompute : bool or None
+        Run host inputs ahead of the chip when they do not depend on its output
+        (much faster). None: whenever possible.
+    progress_bar : None or False
+        nengo-loihi has no progress bar; anything true is ignored.
+    remove_passthrough : bool
+        nengo-loihi's option to compile passthrough nodes away. Off by default: with
+        it, a probed passthrough node with no outgoing connection (such as a memory's
+        ``output``) silently loses its input in nengo-loihi 1.1, and a memory built
+        with ``weights=True`` has no passthrough node inside its on-chip loop anyway.
+    **kwargs
+        Passed to ``nengo_loihi.Simulator`` (``seed``, ``hardware_options``, ...).
+    """
+    _check_target(target)
+    model = make_model(network, dt=dt)
+    with warnings.catch_warnings():
+        # the ensembles' own synapse wins on blocks that also get decode_tau inputs
+        warnings.filterwarnings("ignore", message="tau_s is")
+        return nengo_loihi.Simulator(
+            network,
+            dt=dt,
+            target=target,
+            model=model,
+            precompute=precompute,
+            remove_passthrough=remove_passthrough,
+            **kwargs,
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Resources
+
+
+def resources(network, dt=0.001, cores_per_chip=CORES_PER_CHIP, remove_passthrough=False):
+    """What ``network`` needs on Loihi, without running it.
+
+    Builds the network the way :func:`Simulator` does (including nengo-loihi's
+    splitting of large blocks over cores) and reads each block's use of its core.
+
+    Returns
+    -------
+    Resources
+        ``blocks`` (one row per core: label, compartments, in-axons, out-axons,
+        synapse bits, and ``overflow``, the limits it exceeds), ``total``, ``cores``,
+        ``chips`` and ``fits`` (on one chip). ``str()`` gives a table.
+    """
+    model = make_model(network, dt=dt)
+    model.validation_level = ValidationLevel.NONE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.build(network, discretize=False, remove_passthrough=remove_passthrough)
+    rows = []
+    for block in model.blocks:
+        use = block.utilization()
+        row = OrderedDict(label=str(block.label or block))
+        row.update((k, int(v[0])) for k, v in use.items())
+        row["overflow"] = [k for k, v in use.items() if v[0] > v[1]]
+        rows.append(row)
+    return Resources(rows, cores_per_chip)
+
+
+LIMITS = OrderedDict(
+    [
+        ("compartments", MAX_COMPARTMENTS),
+        ("in-axons", MAX_IN_AXONS),
+        ("out-axons", MAX_OUT_AXONS),
+        ("synapses", MAX_SYNAPSE_BITS),
+    ]
+)
+
+
+class Resources:
+    """A network's use of Loihi cores; see :func:`resources`."""
+
+    def __init__(self, blocks, cores_per_chip=CORES_PER_CHIP):
+        self.blocks = blocks
+        self.total = OrderedDict((k, sum(b[k] for b in blocks)) for k in LIMITS)
+        self.cores = len(blocks)
+        self.cores_per_chip = cores_per_chip
+        self.chips = max(1, -(-self.cores // cores_per_chip))
+        self.overflows = [b for b in blocks if b["overflow"]]
+        self.fits = not self.overflows and self.cores <= cores_per_chip
+
+    def as_dict(self):
+        return {
+            "cores": self.cores,
+            "chips": self.chips,
+            "fits_one_chip": self.fits,
+            "total": dict(self.total),
+            "limits_per_core": dict(LIMITS),
+            "blocks": [dict(b) for b in self.blocks],
+        }
+
+    def __str__(self):
+        head = f"{'block':40s} {'compartments':>12s} {'in-axons':>9s} {'out-axons':>9s} {'synapse bits':>13s}"
+        lines = [head]
+        for b in self.blocks:
+            flag = f"  OVERFLOW: {', '.join(b['overflow'])}" if b["overflow"] else ""
+            lines.append(
+                f"{b['label'][:40]:40s} {b['compartments']:12d} {b['in-axons']:9d} "
+                f"{b['out-axons']:9d} {b['synapses']:13d}{flag}"
+            )
+        t = self.total
+        lines.append(
+            f"{'total':40s} {t['compartments']:12d} {t['in-axons']:9d} {t['out-axons']:9d} {t['synapses']:13d}"
+        )
+        lim = "per-core limits: " + ", ".join(f"{k} {v}" for k, v in LIMITS.items())
+        lines.append(lim)
+        if self.overflows:
+            names = "; ".join(f"{b['label']} ({', '.join(b['overflow'])})" for b in self.overflows)
+            lines.append(f"does NOT fit: {len(self.overflows)} block(s) exceed a core: {names}")
+        else:
+            lines.append(
+                f"{self.cores} cores on {self.chips} chip(s) of {self.cores_per_chip} cores: "
+                + ("fits on one chip" if self.fits else f"needs {self.chips} chips")
+            )
+        return "\n".join(lines)

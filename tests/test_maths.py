@@ -1,0 +1,146 @@
+import re
+
+import numpy as np
+import pytest
+import scipy.interpolate
+import scipy.signal
+from nengo.exceptions import ValidationError
+
+from nengo_lmu import discretize, legendre_readout, legendre_ss, maths, principle3
+
+
+@pytest.mark.parametrize("order", [1, 3, 6])
+def test_legendre_ss_is_pade_of_delay(order):
+    theta = 0.7
+    A, B = legendre_ss(order, theta)
+    C = legendre_readout(order, 1.0)
+    # Taylor series of exp(-theta s), then the [order-1 / order] Padé approximant
+    taylor = [(-theta) ** k / np.math.factorial(k) for k in range(2 * order)]
+    p, q = scipy.interpolate.pade(taylor, order, order - 1)
+    for s in [0.3j, 1.0 + 2j, 5j, -0.2 + 0.1j]:
+        ours = C @ np.linalg.solve(s * np.eye(order) - A, B)
+        assert np.allclose(ours, p(s) / q(s), rtol=1e-6)
+
+
+def test_legendre_ss_matches_paper_formula():
+    order, theta = 5, 2.0
+    A, B = legendre_ss(order, theta)
+    for i in range(order):
+        assert np.isclose(B[i, 0], (2 * i + 1) * (-1) ** i / theta)
+        for j in range(order):
+            expected = -1 if i < j else (-1) ** (i - j + 1)
+            assert np.isclose(A[i, j], (2 * i + 1) * expected / theta)
+
+
+def test_readout_recovers_delayed_input(rng):
+    order, theta, dt = 12, 0.5, 1e-3
+    A, B = legendre_ss(order, theta)
+    Ad, Bd = discretize(A, B, dt)
+    t = np.arange(4000) * dt
+    u = np.sin(2 * np.pi * 1.3 * t + rng.uniform(0, 2 * np.pi)) * np.cos(2 * np.pi * 0.4 * t)
+    m, states = np.zeros(order), []
+    for x in u:
+        m = Ad @ m + Bd[:, 0] * x
+        states.append(m)
+    states = np.array(states)
+    r = np.array([0.0, 0.25, 0.5, 1.0])
+    y = states @ legendre_readout(order, r).T
+    for k, rk in enumerate(r):
+        target = maths.delayed(u, int(round(rk * theta / dt)))
+        assert maths.nrmse(y[1000:, k], target[1000:]) < 0.02
+
+
+def test_readout_shapes():
+    assert legendre_readout(5, 0.3).shape == (5,)
+    assert legendre_readout(5, [0.1, 0.9, 1.0]).shape == (3, 5)
+    # P_i(1) = 1 and P_i(-1) = (-1)^i
+    assert np.allclose(legendre_readout(4, 1.0), 1)
+    assert np.allclose(legendre_readout(4, 0.0), [1, -1, 1, -1])
+
+
+def test_discretize_matches_scipy():
+    A, B = legendre_ss(6, 0.2)
+    Ad, Bd = discretize(A, B, 1e-3)
+    ref = scipy.signal.cont2discrete((A, B, np.eye(6), np.zeros((6, 1))), 1e-3, method="zoh")
+    assert np.allclose(Ad, ref[0], atol=1e-12) and np.allclose(Bd, ref[1], atol=1e-12)
+    Ae, Be = discretize(A, B, 1e-3, method="euler")
+    assert np.allclose(Ae, np.eye(6) + 1e-3 * A) and np.allclose(Be, 1e-3 * B)
+
+
+def test_euler_refused_outside_stability_with_smallest_theta():
+    order, dt = 6, 1e-3
+    with pytest.raises(ValidationError, match=r"smallest stable theta is ([0-9.e-]+)") as info:
+        discretize(*legendre_ss(order, 0.005), dt, method="euler")
+    theta_min = float(re.search(r"smallest stable theta is ([0-9.e-]+)", str(info.value)).group(1))
+    assert theta_min > 0.005
+    # the reported bound is tight: just above it is stable, just below it is refused
+    Ad, _ = discretize(*legendre_ss(order, theta_min * 1.001), dt, method="euler")
+    assert np.max(np.abs(np.linalg.eigvals(Ad))) < 1
+    with pytest.raises(ValidationError, match="smallest stable theta"):
+        discretize(*legendre_ss(order, theta_min * 0.999), dt, method="euler")
+    # a non-Legendre system gets the time-scale factor instead
+    with pytest.raises(ValidationError, match="slow the system down by a factor"):
+        discretize(np.array([[-3000.0, 1.0], [0.0, -5.0]]), np.ones(2), dt, method="euler")
+
+
+def test_principle3_continuous_formula():
+    A, B = legendre_ss(4, 0.3)
+    A_h, B_h = principle3(A, B, 0.05)
+    assert np.allclose(A_h, 0.05 * A + np.eye(4)) and np.allclose(B_h, 0.05 * B)
+
+
+@pytest.mark.parametrize("tau", [0.002, 0.05, 0.3])
+def test_principle3_discrete_reproduces_zoh(tau, rng):
+    # nengo's lowpass loop: x[k+1] = a x[k] + (1 - a) (A_h x[k] + B_h u[k])
+    dt = 1e-3
+    A, B = legendre_ss(5, 0.1)
+    A_h, B_h = principle3(A, B, tau, dt=dt)
+    Ad, Bd = discretize(A, B, dt)
+    assert np.allclose(maths.implemented_system(A_h, B_h, tau, dt)[0], Ad, atol=1e-12)
+    a = np.exp(-dt / tau)
+    x = m = np.zeros(5)
+    for u in rng.standard_normal(300):
+        x = a * x + (1 - a) * (A_h @ x + B_h[:, 0] * u)
+        m = Ad @ m + Bd[:, 0] * u
+    assert np.allclose(x, m, atol=1e-8)
+
+
+def test_white_noise_covariance_matches_simulation():
+    import nengo
+
+    order, theta, dt = 4, 0.1, 1e-3
+    A, B = legendre_ss(order, theta)
+    cov = maths.white_noise_covariance(A, B, high=5, rms=0.3)
+    Ad, Bd = discretize(A, B, dt)
+    stds = []
+    for seed in range(4):
+        u = nengo.processes.WhiteSignal(30.0, high=5, rms=0.3, seed=seed).run(30.0, dt=dt)[:, 0]
+        m, states = np.zeros(order), []
+        for x in u:
+            m = Ad @ m + Bd[:, 0] * x
+            states.append(m)
+        stds.append(np.std(states[1000:], axis=0))
+    assert np.allclose(np.mean(stds, axis=0), np.sqrt(np.diag(cov)), rtol=0.15)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: legendre_ss(0, 1.0), "order.*integer >= 1"),
+        (lambda: legendre_ss(2.5, 1.0), "order.*integer >= 1"),
+        (lambda: legendre_ss(3, 0.0), "theta.*> 0"),
+        (lambda: legendre_ss(3, -1.0), "theta.*> 0"),
+        (lambda: legendre_readout(3, 1.5), r"r.*\[0, 1\]"),
+        (lambda: legendre_readout(3, [0.2, -0.1]), r"r.*\[0, 1\]"),
+        (lambda: legendre_readout(3, np.zeros((2, 2))), "r.*1-D"),
+        (lambda: discretize(*legendre_ss(3, 1.0), 1e-3, method="tustin"), "method.*one of"),
+        (lambda: discretize(*legendre_ss(3, 1.0), 0.0), "dt.*> 0"),
+        (lambda: discretize(np.ones((3, 2)), np.ones(3), 1e-3), "A.*square"),
+        (lambda: discretize(np.eye(3), np.ones(2), 1e-3), "B.*3 rows"),
+        (lambda: principle3(np.eye(2), np.ones((3, 1)), 0.1), "B.*2 rows"),
+        (lambda: principle3(*legendre_ss(3, 1.0), tau=0), "tau.*> 0"),
+    ],
+)
+def test_bad_input_messages(call, match):
+    with pytest.raises(ValidationError, match=match):
+        call()

@@ -1,0 +1,188 @@
+import nengo
+import numpy as np
+import pytest
+from nengo.exceptions import ValidationError
+
+from nengo_lmu import LegendreMemory, discretize, legendre_readout, legendre_ss, maths
+from nengo_lmu.networks import allocate_neurons
+
+
+def zoh_states(u, order, theta, dt):
+    """Reference: the ZOH state after each input sample, m[k+1] = Ad m[k] + Bd u[k]."""
+    Ad, Bd = discretize(*legendre_ss(order, theta), dt)
+    m, out = np.zeros((order, u.shape[1])), []
+    for x in u:
+        m = Ad @ m + Bd * x
+        out.append(m.T.ravel())  # dimension-major, like LegendreMemory.state
+    return np.array(out)
+
+
+def run(memory_factory, duration=1.0, high=5, seed=0, signal_seed=1, dims=1, backend=None):
+    process = nengo.processes.WhiteSignal(duration, high=high, rms=0.3, seed=signal_seed)
+    with nengo.Network(seed=seed) as model:
+        stim = nengo.Node(process, size_out=dims)
+        mem = memory_factory(process)
+        nengo.Connection(stim, mem.input, synapse=None)
+        probes = {
+            "u": nengo.Probe(stim, synapse=None),
+            "state": nengo.Probe(mem.state, synapse=None),
+            "output": nengo.Probe(mem.output, synapse=0.01),
+        }
+    Simulator = backend or nengo.Simulator
+    with Simulator(model, progress_bar=False) as sim:
+        sim.run(duration)
+    return mem, {k: sim.data[p] for k, p in probes.items()}
+
+
+@pytest.mark.parametrize("neuron_type", [None, nengo.Direct()])
+def test_ideal_modes_reproduce_zoh_state(neuron_type):
+    order, theta, dt = 6, 0.05, 1e-3
+    mem, data = run(lambda p: LegendreMemory(order, theta, 6, neuron_type=neuron_type, mapping="discrete"))
+    assert np.allclose(data["state"], zoh_states(data["u"], order, theta, dt), atol=1e-8)
+
+
+def test_ideal_without_feedthrough_lags_one_step():
+    order, theta, dt = 4, 0.05, 1e-3
+    mem, data = run(lambda p: LegendreMemory(order, theta, neuron_type=None, feedthrough=False))
+    ref = zoh_states(data["u"], order, theta, dt)
+    assert np.allclose(data["state"][1:], ref[:-1], atol=1e-8)
+
+
+def test_multiple_dimensions_are_independent_memories():
+    order, theta, dt = 5, 0.05, 1e-3
+    mem, data = run(lambda p: LegendreMemory(order, theta, neuron_type=None, dimensions=3), dims=3)
+    assert data["state"].shape[1] == 15 and data["output"].shape[1] == 3
+    assert np.allclose(data["state"], zoh_states(data["u"], order, theta, dt), atol=1e-8)
+
+
+def test_add_readout_shapes_and_values():
+    order, theta = 8, 0.1
+    r = np.array([0.0, 0.5, 1.0])
+    process = nengo.processes.WhiteSignal(1.0, high=3, rms=0.3, seed=3)
+    with nengo.Network(seed=0) as model:
+        stim = nengo.Node(process, size_out=2)
+        mem = LegendreMemory(order, theta, neuron_type=None, dimensions=2)
+        nengo.Connection(stim, mem.input, synapse=None)
+        window = mem.add_readout(r)
+        single = mem.add_readout(0.25)
+        p_window, p_state = nengo.Probe(window), nengo.Probe(mem.state)
+    assert window.size_out == 6 and single.size_out == 2
+    with nengo.Simulator(model, progress_bar=False) as sim:
+        sim.run(1.0)
+    C = legendre_readout(order, r)
+    expected = np.concatenate([sim.data[p_state][:, k * order:(k + 1) * order] @ C.T for k in range(2)], axis=1)
+    assert np.allclose(sim.data[p_window], expected, atol=1e-10)
+
+
+def test_neuron_counts_sum_to_n_neurons():
+    mem = LegendreMemory(8, 0.1, 803, input_statistics=(5, 0.3))
+    assert mem.n_neurons == 803 == sum(e.n_neurons for e in mem.coefficient_ensembles)
+    # readout allocation: coefficients with larger scale get more neurons
+    counts = mem.neuron_counts
+    assert counts[0] > counts[-1] >= 10
+    equal = LegendreMemory(8, 0.1, 800, allocation="equal")
+    assert set(equal.neuron_counts) == {100}
+    assert list(allocate_neurons(10, [1.0, 0.0, 3.0], min_per_ensemble=2)) == [3, 2, 5]
+
+
+# (neuron type, bound on NRMSE against the delayed input, C2-like config, 3 s)
+NEURON_TYPES = [
+    (nengo.LIF(), 0.08),
+    (nengo.LIFRate(), 0.05),
+    (nengo.SpikingRectifiedLinear(), 0.08),
+    (nengo.RectifiedLinear(), 0.05),
+    (nengo.PoissonSpiking(nengo.LIFRate()), 0.3),
+    ("lif", 0.08),
+    (None, 0.02),
+]
+
+
+@pytest.mark.parametrize("neuron_type, bound", NEURON_TYPES)
+def test_neuron_types_remember(neuron_type, bound):
+    mem, data = run(
+        lambda p: LegendreMemory(4, 0.1, 800, neuron_type=neuron_type, input_statistics=p),
+        duration=3.0,
+    )
+    error = maths.delay_nrmse(data["u"][:, 0], data["output"][:, 0], 0.1, 1e-3)
+    assert error < bound
+
+
+def test_spiking_memory_beats_naive_construction():
+    from nengo_lmu.bench.delay import run_config
+
+    row = run_config("C2", duration=3.0)
+    assert row["nrmse"] < 0.06
+    assert row["naive_nrmse"] > 1.3 * row["nrmse"]
+
+
+def test_runs_on_nengo_dl_like_reference():
+    import nengo_dl
+
+    def factory(p):
+        return LegendreMemory(4, 0.1, 200, neuron_type=nengo.LIFRate(), input_statistics=p)
+
+    _, ref = run(factory, duration=0.5)
+    _, dl = run(factory, duration=0.5, backend=nengo_dl.Simulator)
+    # NengoDL computes in float32; the rate network is deterministic
+    assert np.allclose(dl["state"], ref["state"], atol=2e-3 * np.abs(ref["state"]).max())
+
+
+def test_runs_on_loihi_emulator():
+    import nengo_loihi
+
+    mem, data = run(
+        lambda p: LegendreMemory(4, 0.1, 200, input_statistics=p),
+        duration=0.3,
+        backend=lambda model, **kw: nengo_loihi.Simulator(model, target="sim", **kw),
+    )
+    assert data["state"].shape == (300, 4) and np.all(np.isfinite(data["state"]))
+
+
+def test_continuous_mapping_is_classic_principle3():
+    mem = LegendreMemory(3, 0.2, 30, synapse=0.05, mapping="continuous", n_std=1.0,
+                         input_statistics=(2, 0.5))
+    A, B = legendre_ss(3, 0.2)
+    s = mem.scales
+    assert np.allclose(mem.recurrent_transform, 0.05 * A * s[None, :] / s[:, None] + np.eye(3))
+    assert np.allclose(mem.input_transform, 0.05 * B / s[:, None])
+
+
+def test_weights_mode_uses_neuron_to_neuron_connections():
+    mem = LegendreMemory(3, 0.1, 60, weights=True)
+    recurrent = [c for c in mem.all_connections if isinstance(c.pre_obj, nengo.Ensemble)
+                 and isinstance(c.post_obj, nengo.Ensemble)]
+    assert len(recurrent) == 9 and all(c.solver.weights for c in recurrent)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(order=0), "order.*integer >= 1"),
+        (dict(theta=0.0), "theta.*> 0"),
+        (dict(theta=0.0005), "theta.*at least one time step"),
+        (dict(n_neurons=3), r"n_neurons.*>= order \* dimensions = 4"),
+        (dict(n_neurons=None), "n_neurons.*integer"),
+        (dict(neuron_type="izhikevich"), "neuron_type.*one of"),
+        (dict(neuron_type=nengo.LIF), r"neuron_type.*instance such as LIF\(\)"),
+        (dict(synapse=nengo.Alpha(0.01)), "synapse.*lowpass"),
+        (dict(synapse=-0.1), "synapse.*> 0"),
+        (dict(mapping="bilinear"), "mapping.*one of"),
+        (dict(allocation="greedy"), "allocation.*one of"),
+        (dict(allocation=[10, 10]), "allocation.*4 positive integers"),
+        (dict(input_statistics=(5,)), "input_statistics.*pair"),
+        (dict(input_statistics=(5, -1)), "input_statistics.*pair"),
+        (dict(dimensions=0), "dimensions.*integer >= 1"),
+        (dict(n_std=0), "n_std.*> 0"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    args = dict(order=4, theta=0.1, n_neurons=100)
+    args.update(kwargs)
+    with pytest.raises(ValidationError, match=match):
+        LegendreMemory(**args)
+
+
+def test_bad_readout():
+    mem = LegendreMemory(4, 0.1, neuron_type=None)
+    with pytest.raises(ValidationError, match=r"r.*\[0, 1\]"):
+        mem.add_readout(1.2)
