@@ -162,6 +162,21 @@ def _parallel_memory_layer(lmu, n_steps):
     return ParallelMemory()
 
 
+def _weight_probes(net, conns):
+    """Probes on the hidden layer's kernels (for the L2 penalty), last value only."""
+    import nengo_dl
+
+    probes = []
+    with net:
+        nengo_dl.configure_settings(keep_history=True)
+        for name in ("W_x", "W_h", "W_m"):
+            if name in conns:
+                probe = nengo.Probe(conns[name], "weights", label=f"{name} weights")
+                net.config[probe].keep_history = False
+                probes.append(probe)
+    return probes
+
+
 def _parallel_network(lmu, n_steps):
     """NengoDL network computing the LMU's last-step output from a whole sequence."""
     import nengo_dl
@@ -233,10 +248,9 @@ def _read_params(lmu, sim, conns, hidden, layer=None):
     values = sim.get_nengo_params([conns[n] for n in names] + [hidden])
     params = {}
     for name, v in zip(names, values[:-1]):
-        t = np.asarray(v["transform"], dtype=float)
-        if name == "b_o":
-            params[name] = t[:, 0]
-        elif name in ("e_h", "W_h", "W_o"):
+        # size-1 transforms come back as scalars: restore the declared shapes
+        t = np.reshape(np.asarray(v["transform"], dtype=float), lmu.param_shapes[name])
+        if name in ("e_h", "W_h", "W_o"):
             params[name] = t * s
         else:
             params[name] = t
@@ -267,6 +281,13 @@ def _keras_loss(loss, final_only):
         return fn(y_true[:, -1], y_pred[:, -1])
 
     return final_step_loss
+
+
+def _sum_of_squares(y_true, y_pred):
+    import tensorflow as tf
+
+    flat = tf.reshape(y_pred, (tf.shape(y_pred)[0], -1))
+    return tf.reduce_mean(tf.reduce_sum(tf.square(flat), axis=1))
 
 
 def _keras_metrics(loss, final_only):
@@ -312,6 +333,7 @@ def fit(
     learning_rate=1e-3,
     formulation="auto",
     validation_data=None,
+    l2=0.0,
     verbose=0,
     callbacks=None,
 ):
@@ -338,6 +360,8 @@ def fit(
         ``"auto"`` is parallel whenever it is exact (see module docstring).
     validation_data : (x, y) or None
         Evaluated after every epoch (in the same formulation).
+    l2 : float
+        Weight of an L2 penalty (sum of squares) on the hidden kernels ``W_x, W_h, W_m``.
 
     Returns
     -------
@@ -359,6 +383,8 @@ def fit(
             "lmu",
             "fit",
         )
+    if not (np.isscalar(l2) and np.isfinite(l2) and l2 >= 0):
+        raise ValidationError(f"must be a number >= 0 (got {l2!r})", "l2", "fit")
     if loss == "sparse_ce" and y.shape[-1] != 1:
         raise ValidationError("sparse_ce needs integer class labels, shape (n,)", "y", "fit")
     if validation_data is not None:
@@ -371,17 +397,30 @@ def fit(
     metrics = _keras_metrics(loss, final_only=form == "step" and not per_step)
     opt = _optimizer(optimizer, learning_rate)
 
-    with _simulator(lmu, x.shape[1], form, batch) as (sim, inp, probe, read):
-        sim.compile(optimizer=opt, loss={probe: loss_fn}, metrics={probe: metrics} if metrics else None)
+    context = _simulator(lmu, x.shape[1], form, batch, l2=l2)
+    with context as (sim, inp, probe, read):
+        losses, weights = {probe: loss_fn}, {probe: 1.0}
+        for wp in context.weight_probes:
+            losses[wp], weights[wp] = _sum_of_squares, float(l2)
+        sim.compile(
+            optimizer=opt, loss=losses, loss_weights=weights,
+            metrics={probe: metrics} if metrics else None,
+        )
+
+        def targets(y_, n):
+            t = {probe: _as_target(y_[:n], form, x.shape[1])}
+            t.update({wp: np.zeros((n, 1, 1), np.float32) for wp in context.weight_probes})
+            return t
+
         data_x = _as_input(x[:n_used], form)
-        data_y = _as_target(y[:n_used], form, x.shape[1])
+        data_y = targets(y, n_used)
         val = None
         if validation_data is not None:
             n_val = len(vx) - len(vx) % batch
-            val = ({inp: _as_input(vx[:n_val], form)}, {probe: _as_target(vy[:n_val], form, x.shape[1])})
+            val = ({inp: _as_input(vx[:n_val], form)}, targets(vy, n_val))
         start = time.perf_counter()
         hist = sim.fit(
-            {inp: data_x}, {probe: data_y}, epochs=int(epochs), validation_data=val,
+            {inp: data_x}, data_y, epochs=int(epochs), validation_data=val,
             verbose=verbose, callbacks=callbacks, shuffle=True,
         )
         seconds = time.perf_counter() - start
@@ -393,10 +432,9 @@ def fit(
 
 
 def _clean_key(key):
-    # NengoDL names metrics "probe_loss", "probe_accuracy"...; keep the metric's name
-    for part in ("loss", "accuracy"):
-        if key.endswith(part):
-            return ("val_" if key.startswith("val_") else "") + part
+    # NengoDL prefixes metrics with the probe's name ("probe_accuracy"); "loss" is the total
+    if key.endswith("accuracy"):
+        return ("val_" if key.startswith("val_") else "") + "accuracy"
     return key
 
 
@@ -428,8 +466,10 @@ def _as_target(y, form, n_steps):
 class _simulator:
     """Context manager: a NengoDL simulator of ``lmu`` in either formulation."""
 
-    def __init__(self, lmu, n_steps, form, batch, probe_synapse=None):
+    def __init__(self, lmu, n_steps, form, batch, probe_synapse=None, l2=0):
         self.args = (lmu, n_steps, form, batch, probe_synapse)
+        self.l2 = l2
+        self.weight_probes = []
 
     def __enter__(self):
         import nengo_dl
@@ -440,7 +480,10 @@ class _simulator:
             read = lambda: _read_params(lmu, self.sim, conns, hidden, layer)  # noqa: E731
         else:
             net, inp, probe = _step_network(lmu, probe_synapse)
+            conns = lmu.param_connections
             read = lambda: _read_params(lmu, self.sim, lmu.param_connections, lmu.hidden)  # noqa: E731
+        if self.l2 > 0:
+            self.weight_probes = _weight_probes(net, conns)
         self.sim = nengo_dl.Simulator(
             net, dt=lmu.dt, minibatch_size=batch, progress_bar=False, seed=lmu.seed
         )

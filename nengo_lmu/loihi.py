@@ -58,6 +58,8 @@ from nengo_loihi.block import (
 from nengo_loihi.builder import Model
 from nengo_loihi.builder.builder import Builder, ValidationLevel
 from nengo_loihi.builder import connection as loihi_connection
+from nengo_loihi.builder import discretize as loihi_discretize
+from nengo_loihi.builder import network as loihi_network
 from nengo_loihi.decode_neurons import OnOffDecodeNeurons
 from nengo_loihi.hardware import HAS_NXSDK
 from nengo_loihi.passthrough import base_obj
@@ -71,6 +73,9 @@ CORES_PER_CHIP = 128
 
 #: the largest value of the chip's 12-bit decay registers
 _MAX_DECAY = 2**12 - 1
+
+#: nengo-loihi's smallest synapse weight exponent is -6
+_MIN_WEIGHT_EXP_OFFSET = 6
 
 #: the memory's input may reach this many of its standard deviations before the
 #: host-to-chip encoders saturate (white noise rarely exceeds 3.5 sigma)
@@ -246,11 +251,67 @@ def _build_connection(model, conn):
     return loihi_connection.build_connection(model, conn)
 
 
+def _build_network(model, network, precompute=None, remove_passthrough=True, discretize=True):
+    """nengo-loihi's network builder, with :func:`discretize_model` as the last step."""
+    loihi_network.build_network(
+        model,
+        network,
+        precompute=precompute,
+        remove_passthrough=remove_passthrough,
+        discretize=False,
+    )
+    if discretize and network is model.toplevel:
+        discretize_model(model)
+
+
+def discretize_model(model):
+    """nengo-loihi's ``discretize_model``, with weight exponents that keep magnitudes.
+
+    nengo-loihi gives each synapse of a block the exponent ``w_exp - dw_exp``, where
+    ``dw_exp`` is how many halvings its largest weight is below the block's largest,
+    and clips that exponent at -6 *after* scaling the weights by ``2**dw_exp``: a
+    synapse more than ``6 + w_exp`` halvings weaker than the block's strongest comes
+    out ``2**(excess)`` times too strong. A memory's weakest recurrent couplings are
+    exactly such synapses. Here ``dw_exp`` is limited instead, so every weight keeps
+    its value (at the chip's coarser resolution for those synapses).
+    """
+    v_scales = {}
+    for block in model.blocks:
+        w_maxs = [s.max_abs_weight() for s in block.synapses]
+        w_max = max(w_maxs) if w_maxs else 0
+        info = loihi_discretize.discretize_compartment(block.compartment, w_max)
+        for synapse in block.synapses:
+            _discretize_synapse(synapse, w_max, info["w_scale"], info["w_exp"])
+        v_scales[block] = info["v_scale"]
+    for probe in model.probes:
+        for i, block in enumerate(probe.target):
+            loihi_discretize.discretize_probe(probe, i, v_scales[block])
+
+
+def _discretize_synapse(synapse, w_max, w_scale, w_exp):
+    w_max_i = synapse.max_abs_weight()
+    if synapse.learning or not w_max_i > 1e-16:
+        return loihi_discretize.discretize_synapse(synapse, w_max, w_scale, w_exp)
+    dw_exp = int(np.floor(np.log2(w_max / w_max_i)))
+    dw_exp = min(dw_exp, w_exp + _MIN_WEIGHT_EXP_OFFSET)
+    synapse.format(weight_exp=w_exp - dw_exp)
+    for w, idxs in zip(synapse.weights, synapse.indices):
+        ws = w_scale[idxs] if np.ndim(w_scale) > 0 else w_scale
+        loihi_discretize.array_to_int(
+            w, loihi_discretize.discretize_weights(synapse.synapse_cfg, w * ws * 2.0**dw_exp)
+        )
+    return None
+
+
 def _builder():
     """A nengo-loihi builder whose registry is private: other simulators are untouched."""
 
     class LMUBuilder(Builder):
-        builders = {**Builder.builders, nengo.Connection: _build_connection}
+        builders = {
+            **Builder.builders,
+            nengo.Connection: _build_connection,
+            nengo.Network: _build_network,
+        }
 
     return LMUBuilder()
 
@@ -284,6 +345,7 @@ def Simulator(
     precompute=None,
     progress_bar=None,
     remove_passthrough=False,
+    fast_emulator=True,
     **kwargs,
 ):
     """Build ``network`` for Loihi and return a ``nengo_loihi.Simulator``.
@@ -308,6 +370,9 @@ def Simulator(
         it, a probed passthrough node with no outgoing connection (such as a memory's
         ``output``) silently loses its input in nengo-loihi 1.1, and a memory built
         with ``weights=True`` has no passthrough node inside its on-chip loop anyway.
+    fast_emulator : bool
+        On the emulator, route spikes with :class:`FastEmulatorStep` (same arithmetic,
+        several times faster). ``sim.fast_emulator`` says whether it was used.
     **kwargs
         Passed to ``nengo_loihi.Simulator`` (``seed``, ``hardware_options``, ...).
     """
@@ -316,7 +381,7 @@ def Simulator(
     with warnings.catch_warnings():
         # the ensembles' own synapse wins on blocks that also get decode_tau inputs
         warnings.filterwarnings("ignore", message="tau_s is")
-        return nengo_loihi.Simulator(
+        sim = nengo_loihi.Simulator(
             network,
             dt=dt,
             target=target,
@@ -325,6 +390,123 @@ def Simulator(
             remove_passthrough=remove_passthrough,
             **kwargs,
         )
+    emulator = sim.sims.get("emulator")
+    sim.fast_emulator = bool(fast_emulator and emulator is not None and FastEmulatorStep.attach(emulator))
+    return sim
+
+
+# --------------------------------------------------------------------------------------
+# A faster emulator step
+
+
+class FastEmulatorStep:
+    """The nengo-loihi emulator's step, with spike routing as one sparse product.
+
+    nengo-loihi's emulator delivers spikes one Python object at a time (a ``Spike``
+    per spike per axon, then one fancy-indexed add each), which dominates its run
+    time for recurrent weight matrices. All routing here is fixed after the build, so
+    it folds into one sparse matrix from spiking compartments (and input axons) to
+    the compartments they drive; the integer (or, for ``simreal``, float) sums are
+    the same, and every other part of the step is nengo-loihi's own code.
+
+    Only models without learning and without population (convolutional) axons are
+    eligible; :meth:`attach` leaves other emulators unchanged and returns False.
+    """
+
+    def __init__(self, emulator):
+        import scipy.sparse
+
+        self.emulator = emulator
+        info = emulator.block_info
+        n = info.n_compartments
+        dtype = np.int64 if info.dtype == np.int32 else np.float64
+        slices = {syn: sl for syn, sl in emulator.synapses.items()}
+
+        def routing(axons, n_sources, source_start):
+            rows, cols, vals = [], [], []
+            for axon in axons:
+                syn = axon.target
+                for c in range(n_sources):
+                    a = axon.map_axon(np.array([c]))[0]
+                    if a < 0:
+                        continue
+                    base = syn.axon_compartment_base(a)
+                    if base is None:
+                        continue
+                    w, idx = syn.axon_weights_indices(a, atom=0)
+                    rows.append(np.full(len(idx), source_start + c))
+                    cols.append(slices[syn].start + base + idx)
+                    vals.append(np.asarray(w, dtype=dtype))
+            if not rows:
+                return scipy.sparse.csr_matrix((n, max(n_sources + source_start, 1)), dtype=dtype)
+            rows, cols, vals = (np.concatenate(x) for x in (rows, cols, vals))
+            # (target, source): input = matrix @ spikes
+            return scipy.sparse.csr_matrix(
+                (vals, (cols, rows)), shape=(n, source_start + n_sources), dtype=dtype
+            )
+
+        recurrent = scipy.sparse.csr_matrix((n, n), dtype=dtype)
+        for block, sl in info.slices.items():
+            m = routing(block.axons, block.n_neurons, sl.start)
+            m.resize((n, n))
+            recurrent = recurrent + m
+        self.n = n
+        self.recurrent = recurrent.tocsc()
+        self.inputs = [
+            (inp, routing(inp.axons, inp.n_neurons, 0).tocsc()) for inp in emulator.inputs
+        ]
+        self.dtype = info.dtype
+
+    def _drive(self, matrix, sources):
+        """``matrix[:, sources].sum(axis=1)``, summing only the stored entries needed."""
+        starts = matrix.indptr[sources]
+        lengths = matrix.indptr[np.asarray(sources) + 1] - starts
+        total = lengths.sum()
+        if total == 0:
+            return 0
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        picked = offsets + np.arange(total)
+        # float64 sums of integer weights are exact (far below 2**53)
+        return np.bincount(
+            matrix.indices[picked], weights=matrix.data[picked], minlength=self.n
+        )
+
+    @staticmethod
+    def eligible(emulator):
+        synapses = [s for s, _ in emulator.synapses.items()]
+        axons = [a for a, _ in emulator.axons.items()]
+        axons += [a for inp in emulator.inputs for a in inp.axons]
+        return (
+            all(not s.learning and s.pop_type == 0 for s in synapses)
+            and all(a.compartment_atoms is None or not np.any(a.compartment_atoms) for a in axons)
+            and all(hasattr(inp, "n_neurons") for inp in emulator.inputs)
+        )
+
+    @classmethod
+    def attach(cls, emulator):
+        """Replace ``emulator.step`` on this instance (not the class) if eligible."""
+        if not cls.eligible(emulator):
+            return False
+        emulator.step = cls(emulator)
+        return True
+
+    def __call__(self):
+        emu = self.emulator
+        emu.t += 1
+        comp = emu.compartment
+        comp.advance_input()
+        drive = self._drive(self.recurrent, np.flatnonzero(comp.spiked))
+        if emu.t >= 2:  # input spikes take one time-step to arrive (as in nengo-loihi)
+            for inp, matrix in self.inputs:
+                idxs = inp.spike_idxs(emu.t - 1)
+                if len(idxs) > 0:
+                    drive = drive + self._drive(matrix, np.asarray(idxs, dtype=int))
+        if not np.isscalar(drive):
+            if self.dtype == np.int32:
+                drive = drive.astype(np.int64)  # then wrap to int32 as the chip's sum would
+            comp.input[0] += drive.astype(self.dtype)
+        comp.update(emu.rng)
+        emu.probes.update(emu.t, comp)
 
 
 # --------------------------------------------------------------------------------------

@@ -242,12 +242,15 @@ def impulse_response(A, B, dt, n_steps, method="zoh"):
     return out
 
 
-def white_noise_covariance(A, B, high, rms=1.0, n_freqs=4000):
+def white_noise_covariance(A, B, high, rms=1.0, dt=None, n_freqs=4000):
     """Stationary covariance of the state driven by band-limited white noise.
 
     The input has a flat power spectrum from 0 to ``high`` Hz and RMS ``rms``, the
     statistics of :class:`nengo.processes.WhiteSignal`.  The covariance is
-    ``integral H(f) S H(f)^* df`` with ``H(f) = (2 pi i f I - A)^{-1} B``.
+    ``integral H(f) S H(f)^* df`` with ``H(f) = (2 pi i f I - A)^{-1} B``, or, when
+    ``dt`` is given, the response of the zero-order-hold system sampled every ``dt``,
+    ``H(f) = (exp(2 pi i f dt) I - Ad)^{-1} Bd``: the held input's steps excite the
+    high-order coefficients far more than a smooth signal would.
 
     Returns
     -------
@@ -258,11 +261,15 @@ def white_noise_covariance(A, B, high, rms=1.0, n_freqs=4000):
     rms = _check_positive(rms, "rms")
     d = A.shape[0]
     freqs = np.linspace(0, high, n_freqs)
-    s = 2j * np.pi * freqs
+    if dt is None:
+        s = 2j * np.pi * freqs
+    else:
+        A, B = discretize(A, B, dt)
+        s = np.exp(2j * np.pi * freqs * dt)
     # H[f] = (s I - A)^{-1} B, one solve per frequency
     H = np.linalg.solve(s[:, None, None] * np.eye(d) - A, np.broadcast_to(B, (n_freqs,) + B.shape))
     power = np.einsum("fip,fjp->fij", H, H.conj()).real
-    # two-sided spectrum integrated over [-high, high]: twice the real part over [0, high]
+    # two-sided spectrum rms^2 / (2 high) on [-high, high]: twice the integral over [0, high]
     cov = np.trapz(power, freqs, axis=0) / high * rms**2
     return 0.5 * (cov + cov.T)
 

@@ -136,7 +136,7 @@ class LegendreMemory(nengo.Network):
     synapse : float, nengo.Lowpass or None
         The lowpass synapse on every connection into the memory's ensembles (one shared
         time constant: the input and recurrent paths both pass through it). ``None``
-        picks ``min(theta / 2, 0.2)`` seconds: spike noise enters the memory scaled by
+        picks ``min(theta, 0.2)`` seconds: spike noise enters the memory scaled by
         ``1 / tau`` while the signal enters scaled by ``1 / theta``, so longer windows
         want slower synapses (measured on the reference simulator, see README).
     dimensions : int
@@ -227,7 +227,7 @@ class LegendreMemory(nengo.Network):
             raise ValidationError(f"must be an integer >= 1 (got {dimensions!r})", "dimensions", self)
         self.dimensions = int(dimensions)
         self.neuron_type = neuron_type_from_name(neuron_type, self)
-        self.tau = min(self.theta / 2, 0.2) if synapse is None else lowpass_tau(synapse, self)
+        self.tau = min(self.theta, 0.2) if synapse is None else lowpass_tau(synapse, self)
         if mapping not in MAPPINGS:
             raise ValidationError(f"must be one of {MAPPINGS} (got {mapping!r})", "mapping", self)
         if mapping == "auto":
@@ -271,7 +271,7 @@ class LegendreMemory(nengo.Network):
         # --- the maths: scaled coordinates x = m / s and their principle-3 mapping
         A, B = maths.legendre_ss(self.order, self.theta)
         self.A, self.B = A, B
-        cov = maths.white_noise_covariance(A, B, high, rms)
+        cov = maths.white_noise_covariance(A, B, high, rms, dt=self.dt)
         scales = maths.state_scales(cov, n_std)
         self.scales = np.tile(scales, self.dimensions)
         Ax, Bx = A * scales[None, :] / scales[:, None], B / scales[:, None]

@@ -186,3 +186,26 @@ def test_bad_readout():
     mem = LegendreMemory(4, 0.1, neuron_type=None)
     with pytest.raises(ValidationError, match=r"r.*\[0, 1\]"):
         mem.add_readout(1.2)
+
+
+@pytest.mark.parametrize("order, theta, high", [(3, 0.05, 10.0), (10, 0.3, 5.0), (20, 1.0, 2.0)])
+def test_scaled_state_fits_radius(order, theta, high):
+    # whatever order and theta, the represented coefficients m_i / s_i use the radius
+    duration = max(3.0, 10 * theta)
+    mem, data = run(lambda p: LegendreMemory(order, theta, neuron_type=None, input_statistics=p),
+                    duration=duration, high=high)
+    x = data["state"][int(2 * theta / 1e-3):] / mem.scales
+    std = x.std(axis=0)
+    assert np.all(std > 0.5 / mem_n_std(mem)) and np.all(std < 2.0 / mem_n_std(mem))
+    assert np.abs(x).max() < 1.6
+
+
+def mem_n_std(mem):
+    return 3.25
+
+
+def test_default_input_statistics_cover_the_memory_band():
+    mem = LegendreMemory(6, 0.2, 600)
+    high, rms = 6 / (2 * 0.2), 0.5
+    cov = maths.white_noise_covariance(mem.A, mem.B, high, rms, dt=1e-3)
+    assert np.allclose(mem.scales, 3.25 * np.sqrt(np.diag(cov)))

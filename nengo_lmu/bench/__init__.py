@@ -29,13 +29,24 @@ class Command:
     run: Callable
 
 
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.platform()
+
+
 def machine():
     """Where and when a figure was measured, recorded next to every result."""
     import numpy as np
 
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or platform.platform()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}",
         "python": platform.python_version(),
         "numpy": np.__version__,
     }

@@ -6,6 +6,7 @@ Run through the CLI (``nengo-lmu accuracy``, ``nengo-lmu scaling``) or from Pyth
 """
 
 import time
+import types
 
 import nengo
 import numpy as np
@@ -25,37 +26,31 @@ PROBE_SYNAPSE = 0.01  # the metric's lowpass on output and target
 T_SKIP = 1.0  # seconds of transient left out of the metric
 
 
-class NaiveDelayNetwork(nengo.Network):
+def naive_delay_network(stim, order, theta, n_neurons, neuron_type=nengo.LIF(), tau=0.1):
     """The construction public examples use, kept as the baseline to beat.
 
     Continuous principle 3 (``tau A + I``) on an ``EnsembleArray`` of ``order``
     one-dimensional ensembles of radius 1, equal neurons each, Legendre coordinates
-    unscaled, synapse 0.1 s.
+    unscaled, synapse 0.1 s. Built straight into the current network and driven by
+    ``stim``, as the examples do (so a given model seed gives the same neurons as
+    theirs); returns an object with an ``output`` node.
     """
-
-    def __init__(self, order, theta, n_neurons, neuron_type=nengo.LIF(), tau=0.1, **kwargs):
-        super().__init__(**kwargs)
-        A, B = maths.legendre_ss(order, theta)
-        A_h, B_h = maths.principle3(A, B, tau)
-        with self:
-            self.input = nengo.Node(size_in=1)
-            array = nengo.networks.EnsembleArray(
-                n_neurons // order, order, ens_dimensions=1, neuron_type=neuron_type
-            )
-            nengo.Connection(self.input, array.input, transform=B_h, synapse=tau)
-            nengo.Connection(array.output, array.input, transform=A_h, synapse=tau)
-            self.output = nengo.Node(size_in=1)
-            nengo.Connection(
-                array.output, self.output, transform=maths.legendre_readout(order, 1.0)[None]
-            )
+    A, B = maths.legendre_ss(order, theta)
+    A_h, B_h = maths.principle3(A, B, tau)
+    array = nengo.networks.EnsembleArray(n_neurons // order, order, neuron_type=neuron_type)
+    nengo.Connection(stim, array.input, transform=B_h, synapse=tau)
+    nengo.Connection(array.output, array.input, transform=A_h, synapse=tau)
+    array.readout = nengo.Node(size_in=1, label="naive output")
+    nengo.Connection(array.output, array.readout, transform=maths.legendre_readout(order, 1.0)[None], synapse=None)
+    return types.SimpleNamespace(output=array.readout, array=array)
 
 
 def simulate_delay(make_memory, theta, high, rms, duration, dt=0.001, seed=0, signal_seed=1,
                    backend="nengo", extra_probes=None):
     """Drive a memory with ``WhiteSignal(duration, high, rms, seed=signal_seed)``.
 
-    ``make_memory(process)`` builds the network (inside the model) and returns it; it
-    must have ``input`` and ``output``. Returns a dict with the input ``u``, the output
+    ``make_memory(stim, process)`` builds the network inside the model, connects the
+    input node ``stim`` to it, and returns an object with an ``output``. Returns a dict with the input ``u``, the output
     ``y`` (probed through the metric's lowpass), the NRMSE against the delayed input,
     and the build and run times; ``extra_probes(memory)`` may return more
     ``{name: probe target}`` to record unfiltered.
@@ -63,8 +58,7 @@ def simulate_delay(make_memory, theta, high, rms, duration, dt=0.001, seed=0, si
     process = nengo.processes.WhiteSignal(duration, high=high, rms=rms, seed=signal_seed)
     with nengo.Network(seed=seed) as model:
         stim = nengo.Node(process)
-        memory = make_memory(process)
-        nengo.Connection(stim, memory.input, synapse=None)
+        memory = make_memory(stim, process)
         p_out = nengo.Probe(memory.output, synapse=PROBE_SYNAPSE)
         p_in = nengo.Probe(stim, synapse=None)
         extra = {k: nengo.Probe(v, synapse=None) for k, v in (extra_probes or (lambda m: {}))(memory).items()}
@@ -92,13 +86,15 @@ def run_config(name, seed=0, neuron_type="lif", backend="nengo", **overrides):
     nt = neuron_type_from_name(neuron_type)
     common = dict(theta=cfg["theta"], high=cfg["high"], rms=cfg["rms"],
                   duration=cfg["duration"], seed=seed, backend=backend)
-    ours = simulate_delay(
-        lambda proc: LegendreMemory(cfg["order"], cfg["theta"], cfg["n_neurons"],
-                                    neuron_type=nt, input_statistics=proc),
-        **common,
-    )
+    def ours_factory(stim, process):
+        memory = LegendreMemory(cfg["order"], cfg["theta"], cfg["n_neurons"], neuron_type=nt,
+                                input_statistics=process)
+        nengo.Connection(stim, memory.input, synapse=None)
+        return memory
+
+    ours = simulate_delay(ours_factory, **common)
     naive = simulate_delay(
-        lambda proc: NaiveDelayNetwork(cfg["order"], cfg["theta"], cfg["n_neurons"], neuron_type=nt),
+        lambda stim, process: naive_delay_network(stim, cfg["order"], cfg["theta"], cfg["n_neurons"], neuron_type=nt),
         **common,
     )
     return {
@@ -186,7 +182,9 @@ def plot_scaling(results, order_fixed, n_fixed):
                        label=f"{name}: {fit['c']:.2f} d/√m")
     axes[0].set(xlabel="neurons m", ylabel="NRMSE vs ideal memory", title=f"order d = {order_fixed}")
     axes[1].set(xlabel="order d", title=f"neurons m = {n_fixed}")
-    for ax in axes:
+    for ax, ticks in zip(axes, (m, d)):
+        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+        ax.minorticks_off()
         ax.legend(fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
     return fig

@@ -1,0 +1,162 @@
+"""Training through NengoDL: formulation parity, keras-lmu import, bad input."""
+
+import os
+import warnings
+
+import nengo
+import numpy as np
+import pytest
+from nengo.exceptions import ValidationError
+
+from nengo_lmu import dl, maths
+from nengo_lmu.lmu import LMU
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+
+def small_lmu(**kwargs):
+    args = dict(units=8, order=6, theta=0.015, input_dimensions=2, memory_d=3, input_to_hidden=True,
+                output_dimensions=3, seed=2)
+    args.update(kwargs)
+    return LMU(**args)
+
+
+def test_parallel_matches_step(rng):
+    lmu = small_lmu()
+    lmu.set_params({"b": 0.3 * rng.randn(8), "b_o": rng.randn(3)}, partial=True)
+    x = rng.randn(20, 25, 2)
+    parallel = dl.predict(lmu, x, "parallel", batch_size=10)
+    step = dl.predict(lmu, x, "step", batch_size=10)
+    assert parallel.shape == (20, 3)
+    assert np.abs(parallel - step).max() <= 1e-4
+    assert np.abs(parallel - dl.predict(lmu, x, batch_size=10)).max() == 0  # auto is parallel
+
+
+def test_parallel_and_step_train_alike(rng):
+    """The same data, seed and optimizer give the same trained weights either way."""
+    x, y = rng.randn(40, 12, 2), rng.randint(0, 3, 40)
+    trained = {}
+    for form in ("parallel", "step"):
+        lmu = small_lmu()
+        history = dl.fit(lmu, x, y, epochs=2, batch_size=20, loss="sparse_ce", learning_rate=0.01,
+                         l2=1e-3, formulation=form)
+        assert history["formulation"] == form and len(history["loss"]) == 2
+        trained[form] = lmu.get_params()
+    initial = small_lmu().params
+    for name in initial:
+        assert not np.allclose(trained["parallel"][name], initial[name]), name
+        assert np.allclose(trained["parallel"][name], trained["step"][name], atol=1e-4), name
+
+
+def test_fit_learns_and_runs_on_nengo(rng):
+    """Learn the window's mean; the trained values then run in the reference simulator."""
+    lmu = LMU(16, 4, 0.01, output_dimensions=1, input_to_hidden=True, seed=0)
+    x = rng.uniform(-1, 1, size=(200, 10, 1))
+    y = x.mean(axis=1)
+    before = dl.evaluate(lmu, x, y)["nrmse"]
+    history = dl.fit(lmu, x, y, epochs=20, batch_size=20, learning_rate=0.01)
+    after = dl.evaluate(lmu, x, y)["nrmse"]
+    assert history["loss"][-1] < history["loss"][0] and after < 0.5 * before
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput(x[0], lmu.dt))
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=None)
+    net.networks.append(lmu)
+    with nengo.Simulator(net, dt=lmu.dt, progress_bar=False) as sim:
+        sim.run_steps(10)
+    assert np.allclose(sim.data[probe][-1], dl.predict(lmu, x[:1], batch_size=1)[0], atol=1e-4)
+
+
+def test_recurrent_cell_trains_step_by_step(rng):
+    lmu = small_lmu(hidden_to_memory=True)
+    x, y = rng.randn(20, 8, 2), rng.randn(20, 3)
+    assert dl.fit(lmu, x, y, batch_size=10)["formulation"] == "step"
+    with pytest.raises(ValidationError, match="parallel formulation needs a cell without"):
+        dl.fit(lmu, x, y, batch_size=10, formulation="parallel")
+    y_seq = rng.randn(20, 8, 3)
+    assert dl.fit(small_lmu(), x, y_seq, batch_size=10)["formulation"] == "step"
+    with pytest.raises(ValidationError, match="only has the last step"):
+        dl.fit(small_lmu(), x, y_seq, batch_size=10, formulation="parallel")
+
+
+def test_spiking_prediction_close_to_rates(rng):
+    lmu = small_lmu(units=30)
+    lmu.set_params({"b": 0.5 + 0.1 * rng.randn(30)}, partial=True)
+    x = rng.uniform(0, 1, size=(10, 30, 2))
+    rate = dl.predict(lmu, x, batch_size=10)
+    spiking = lmu.with_neurons(nengo.SpikingRectifiedLinear(), firing_rate_scale=1000, hidden_synapse=0.002)
+    out = dl.predict(spiking, x, batch_size=10, final_only=False)[:, -3:].mean(axis=1)
+    assert maths.nrmse(out, rate) < 0.2
+    with pytest.raises(ValidationError, match="rate-mode only"):
+        dl.predict(spiking, x, "parallel", batch_size=10)
+    with pytest.raises(ValidationError, match="train in rate mode"):
+        dl.fit(spiking, x, rate, batch_size=10)
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_from_keras_matches(recurrent, rng):
+    tf = pytest.importorskip("tensorflow")
+    keras_lmu = pytest.importorskip("keras_lmu")
+    x = rng.randn(8, 12, 2).astype(np.float32)
+    if recurrent:
+        options = dict(hidden_to_memory=True, memory_to_memory=True, input_to_hidden=True)
+        cell = tf.keras.layers.SimpleRNNCell(5)
+    else:
+        options, cell = {}, tf.keras.layers.Dense(5, activation="relu")
+    layer = keras_lmu.LMU(memory_d=3, order=4, theta=6, hidden_cell=cell, return_sequences=True, **options)
+    expected = layer(x).numpy()
+    lmu = LMU.from_keras(layer)
+    assert lmu.recurrent == recurrent and lmu.paths["hidden_to_hidden"] == recurrent
+    assert np.abs(dl.predict(lmu, x, "step", batch_size=8, final_only=False) - expected).max() <= 1e-4
+    if not recurrent:
+        assert np.abs(dl.predict(lmu, x, "parallel", batch_size=8) - expected[:, -1]).max() <= 1e-4
+
+
+def test_from_keras_refuses_unsupported():
+    tf = pytest.importorskip("tensorflow")
+    keras_lmu = pytest.importorskip("keras_lmu")
+    layer = keras_lmu.LMU(memory_d=1, order=4, theta=6, hidden_cell=tf.keras.layers.Dense(3), use_bias=True)
+    layer.build((None, 5, 1))
+    with pytest.raises(ValidationError, match=r"unsupported keras-lmu options: \['use_bias'\]"):
+        LMU.from_keras(layer)
+    with pytest.raises(ValidationError, match="must be a keras_lmu.LMU layer"):
+        LMU.from_keras(tf.keras.layers.Dense(3))
+
+
+def test_bad_data_refused_before_training(rng):
+    lmu = small_lmu()
+    x, y = rng.randn(20, 8, 2), rng.randn(20, 3)
+    with pytest.raises(ValidationError, match=r"x: must have shape \(n_sequences, n_steps, 2\)"):
+        dl.fit(lmu, x[:, :, :1], y)
+    bad = x.copy()
+    bad[3, 2, 1] = np.nan
+    with pytest.raises(ValidationError, match=r"contains NaN or inf \(in 1 sequences\)"):
+        dl.fit(lmu, bad, y)
+    with pytest.raises(ValidationError, match="has 19 targets for 20 input sequences"):
+        dl.fit(lmu, x, y[:19])
+    with pytest.raises(ValidationError, match=r"y: must have shape \(n, 3\)"):
+        dl.fit(lmu, x, rng.randn(20, 4))
+    with pytest.raises(ValidationError, match="must have 8 steps per sequence"):
+        dl.fit(lmu, x, y, validation_data=(x[:, :5], y))
+    with pytest.raises(ValidationError, match="y: contains NaN"):
+        dl.fit(lmu, x, np.full_like(y, np.nan))
+    with pytest.raises(ValidationError, match="sparse_ce needs integer class labels"):
+        dl.fit(lmu, x, y, loss="sparse_ce")
+    with pytest.raises(ValidationError, match="formulation: must be one of"):
+        dl.fit(lmu, x, y, formulation="fast")
+    with pytest.raises(ValidationError, match="epochs: must be an integer"):
+        dl.fit(lmu, x, y, epochs=0)
+    with pytest.raises(ValidationError, match="l2: must be a number >= 0"):
+        dl.fit(lmu, x, y, l2=-1)
+
+
+def test_partial_batch_warns(rng):
+    lmu = small_lmu()
+    x, y = rng.randn(25, 6, 2), rng.randn(25, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = dl.fit(lmu, x, y, batch_size=10)
+    assert history["n_trained"] == 20
+    assert any("training on 20 of 25 sequences" in str(w.message) for w in caught)
+    assert dl.predict(lmu, x, batch_size=10).shape == (25, 3)  # predictions are padded, not cut

@@ -1,0 +1,156 @@
+"""The LMU network: its equations, its parameters (set, save, load) and its variants."""
+
+import nengo
+import numpy as np
+import pytest
+from nengo.exceptions import ValidationError
+
+from nengo_lmu import maths
+from nengo_lmu.lmu import LMU
+
+
+def reference(lmu, x, act):
+    """The cell's equations in numpy, one sequence ``x`` of shape (T, input_dimensions)."""
+    p = lmu.params
+    Ad, Bd = maths.discretize(*maths.legendre_ss(lmu.order, lmu.theta), lmu.dt)
+    m, h, ys = np.zeros((lmu.memory_d, lmu.order)), np.zeros(lmu.units), []
+    for xk in x:
+        u = p["e_x"] @ xk if "e_x" in p else xk.copy()
+        u = u + (p["e_h"] @ h if "e_h" in p else 0) + (p["e_m"] @ m.ravel() if "e_m" in p else 0)
+        m = m @ Ad.T + u[:, None] * Bd[:, 0]
+        J = p["W_m"] @ m.ravel() + p["b"]
+        J = J + (p["W_x"] @ xk if "W_x" in p else 0) + (p["W_h"] @ h if "W_h" in p else 0)
+        h = act(J)
+        ys.append(p["W_o"] @ h + p["b_o"] if "W_o" in p else h)
+    return np.array(ys)
+
+
+def simulate(lmu, x, synapse=None):
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput(x, lmu.dt))
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=synapse)
+    net.networks.append(lmu)
+    with nengo.Simulator(net, dt=lmu.dt, progress_bar=False) as sim:
+        sim.run_steps(len(x))
+    return sim.data[probe]
+
+
+def random_biases(lmu, rng):
+    lmu.set_params({"b": 0.3 * rng.randn(lmu.units)}, partial=True)
+    if "b_o" in lmu.params:
+        lmu.set_params({"b_o": rng.randn(lmu.output_dimensions)}, partial=True)
+
+
+@pytest.mark.parametrize(
+    "paths, neuron_type, act",
+    [
+        ({}, nengo.RectifiedLinear(), lambda J: np.maximum(J, 0)),
+        (
+            dict(hidden_to_memory=True, memory_to_memory=True, input_to_hidden=True, hidden_to_hidden=True),
+            nengo.Tanh(tau_ref=1.0),
+            np.tanh,
+        ),
+    ],
+)
+def test_matches_equations(paths, neuron_type, act, rng):
+    lmu = LMU(6, 5, 0.012, input_dimensions=2, memory_d=3, neuron_type=neuron_type, output_dimensions=2, seed=1, **paths)
+    random_biases(lmu, rng)
+    x = rng.randn(40, 2)
+    assert np.allclose(simulate(lmu, x), reference(lmu, x, act), atol=1e-10)
+
+
+def test_no_encoders_and_hidden_output(rng):
+    lmu = LMU(4, 3, 0.005, input_dimensions=2, memory_d=2, input_encoders=False, seed=0)
+    assert "e_x" not in lmu.params and lmu.output.size_out == 4
+    x = rng.randn(20, 2)
+    assert np.allclose(simulate(lmu, x), reference(lmu, x, lambda J: np.maximum(J, 0)), atol=1e-10)
+
+
+def test_firing_rate_scale_keeps_rates(rng):
+    """Scaling gains up and outputs down leaves a ReLU network's output unchanged."""
+    lmu = LMU(5, 4, 0.01, hidden_to_hidden=True, hidden_to_memory=True, output_dimensions=2, seed=3)
+    random_biases(lmu, rng)
+    x = rng.randn(30, 1)
+    scaled = lmu.with_neurons(firing_rate_scale=37.0)
+    assert np.allclose(simulate(scaled, x), simulate(lmu, x), atol=1e-10)
+
+
+def test_spiking_hidden_approximates_rates(rng):
+    lmu = LMU(20, 4, 0.05, output_dimensions=1, seed=2)
+    random_biases(lmu, rng)
+    x = np.sin(np.linspace(0, 6, 300))[:, None]
+    rate = simulate(lmu, x, synapse=0.01)
+    spiking = simulate(
+        lmu.with_neurons(nengo.SpikingRectifiedLinear(), firing_rate_scale=2000, hidden_synapse=None), x, synapse=0.01
+    )
+    assert maths.nrmse(spiking[50:], rate[50:]) < 0.1
+    unscaled = simulate(lmu.with_neurons(nengo.SpikingRectifiedLinear(), hidden_synapse=None), x, synapse=0.01)
+    assert maths.nrmse(unscaled[50:], rate[50:]) > maths.nrmse(spiking[50:], rate[50:])
+
+
+def test_save_load_roundtrip(tmp_path, rng):
+    lmu = LMU(5, 4, 0.01, input_to_hidden=True, output_dimensions=3, seed=0)
+    random_biases(lmu, rng)
+    path = tmp_path / "p.npz"
+    lmu.save_params(path)
+    other = LMU(5, 4, 0.01, input_to_hidden=True, output_dimensions=3, seed=9)
+    assert not np.allclose(other.params["W_m"], lmu.params["W_m"])
+    other.load_params(path)
+    for name, value in lmu.params.items():
+        assert np.array_equal(other.params[name], value)
+    x = rng.randn(15, 1)
+    assert np.allclose(simulate(other, x), simulate(lmu, x))
+    with np.load(path, allow_pickle=False) as f:  # readable without pickle
+        assert set(f.files) >= set(lmu.params)
+
+
+def test_load_refuses_other_network(tmp_path):
+    path = tmp_path / "p.npz"
+    LMU(5, 4, 0.01, output_dimensions=3).save_params(path)
+    with pytest.raises(ValidationError, match=r"different network \(differs in \['params', 'units'\]"):
+        LMU(6, 4, 0.01, output_dimensions=3).load_params(path)
+    with pytest.raises(ValidationError, match="different network"):
+        LMU(5, 4, 0.01, output_dimensions=3, hidden_to_hidden=True).load_params(path)
+    np.savez(tmp_path / "other.npz", W_m=np.zeros((5, 4)))
+    with pytest.raises(ValidationError, match="not an LMU parameter file"):
+        LMU(5, 4, 0.01).load_params(tmp_path / "other.npz")
+
+
+def test_set_params_errors():
+    lmu = LMU(5, 4, 0.01, output_dimensions=2)
+    with pytest.raises(ValidationError, match=r"W_m must have shape \(5, 4\)"):
+        lmu.set_params({"W_m": np.zeros((4, 5))}, partial=True)
+    with pytest.raises(ValidationError, match="b contains NaN"):
+        lmu.set_params({"b": np.full(5, np.nan)}, partial=True)
+    with pytest.raises(ValidationError, match=r"unknown parameter\(s\) \['W_h'\]"):
+        lmu.set_params({"W_h": np.zeros((5, 5))}, partial=True)
+    with pytest.raises(ValidationError, match="missing parameter"):
+        lmu.set_params({"b": np.zeros(5)})
+
+
+def test_constructor_errors():
+    with pytest.raises(ValidationError, match="units"):
+        LMU(0, 4, 0.1)
+    with pytest.raises(ValidationError, match="at least one time step"):
+        LMU(3, 4, 0.0005, dt=0.001)
+    with pytest.raises(ValidationError, match="without input encoders"):
+        LMU(3, 4, 0.1, input_dimensions=2, memory_d=1, input_encoders=False)
+    with pytest.raises(ValidationError, match="dict of LegendreMemory"):
+        LMU(3, 4, 0.1, memory="spiking")
+    with pytest.raises(ValidationError, match="needs a neuron type"):
+        LMU(3, 4, 0.1, neuron_type=None)
+
+
+def test_readout_outside_window():
+    lmu = LMU(3, 4, 0.1)
+    with pytest.raises(ValidationError, match=r"must lie in \[0, 1\]"):
+        lmu.memory.add_readout(1.5)
+
+
+def test_spiking_memory_variant():
+    lmu = LMU(3, 4, 0.1, seed=0)
+    spiking = lmu.with_neurons(memory=dict(n_neurons=40, neuron_type=nengo.LIF()))
+    assert len(spiking.memory.coefficient_ensembles) == 4
+    assert all(np.array_equal(spiking.params[k], v) for k, v in lmu.params.items())
+    assert lmu.with_neurons(memory=None).memory.coefficient_ensembles == []
