@@ -79,6 +79,24 @@ def psmnist(split="train", n=None, seed=PSMNIST_SEED):
     return x[:, :, None], np.asarray(labels, dtype=np.int32)
 
 
+def end_shifted(x, max_shift, seed=0):
+    """Each sequence seen ``j`` steps before its end, ``j`` uniform in ``[0, max_shift)``.
+
+    ``x[i]`` is delayed by ``j`` steps (zeros first, its last ``j`` samples dropped):
+    the memory at the last step then equals the original's ``j`` steps earlier.
+    Training on these teaches a final-step readout to hold over the last ``max_shift``
+    steps, which a readout of filtered spikes needs.
+    """
+    x = np.asarray(x)
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or not 1 <= max_shift <= x.shape[1]:
+        raise ValidationError(f"must be an integer in [1, {x.shape[1]}] (got {max_shift!r})", "max_shift", "end_shifted")
+    shifts = np.random.RandomState(seed).randint(max_shift, size=len(x))
+    out = np.zeros_like(x)
+    for i, j in enumerate(shifts):
+        out[i, j:] = x[i, : x.shape[1] - j]
+    return out
+
+
 def mackey_glass(n_steps, tau=17.0, beta=0.2, gamma=0.1, power=10, sample_dt=1.0, substeps=10, x0=1.2, washout=1000, seed=None):
     """The Mackey-Glass series ``dx/dt = beta x(t-tau) / (1 + x(t-tau)^power) - gamma x``.
 
@@ -165,7 +183,8 @@ def capacity(n_steps, theta_steps, delays=5, high=None, rms=0.5, dt=0.001, seed=
         delay fractions of ``theta`` themselves.
     high : float or None
         Band limit of the noise in Hz (at ``dt`` seconds per step); the default,
-        ``order``-free, is ``50 / (theta_steps dt)``: 50 cycles per window.
+        is ``25 / (theta_steps dt)``: 25 cycles per window (an order-``d`` memory
+        resolves up to about ``d / pi`` cycles per window).
     rms : float
         RMS of the noise.
 
@@ -189,7 +208,7 @@ def capacity(n_steps, theta_steps, delays=5, high=None, rms=0.5, dt=0.001, seed=
     r = np.linspace(0, 1, delays) if np.isscalar(delays) else np.asarray(delays, dtype=float)
     if r.ndim != 1 or len(r) < 1 or np.any((r < 0) | (r > 1)):
         raise ValidationError(f"must be fractions of theta in [0, 1] (got {delays!r})", "delays", "capacity")
-    high = 50.0 / (theta_steps * dt) if high is None else float(high)
+    high = 25.0 / (theta_steps * dt) if high is None else float(high)
     process = nengo.processes.WhiteSignal(period=n_steps * dt, high=high, rms=rms, y0=0)
     u = process.run_steps(n_steps, dt=dt, rng=np.random.RandomState(seed))[:, 0]
     targets = np.stack([maths.delayed(u, int(round(ri * theta_steps))) for ri in r], axis=1)

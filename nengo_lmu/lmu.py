@@ -27,7 +27,7 @@ from nengo.exceptions import ValidationError
 from . import maths
 from .networks import LegendreMemory, neuron_type_from_name
 
-# name -> (role, written where); the order is the order parameters are saved in
+# every parameter the cell can have, named as in the equations above
 PARAM_NAMES = ("e_x", "e_h", "e_m", "W_x", "W_h", "W_m", "b", "W_o", "b_o")
 
 

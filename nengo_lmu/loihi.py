@@ -35,9 +35,19 @@ What goes wrong on the chip, and what is done about it:
   saturate at one spike per step (a value of 1); the memory's input drive ``B_h u`` is
   larger than that for the higher coefficients, so each coefficient's encoders are
   given the range that its drive needs (from the memory's input statistics).
-* **Rates and intercepts.** Loihi LIF neurons fire at whole numbers of steps per spike;
-  moderate maximum rates keep the tuning curves from turning into staircases, and the
-  decoders are solved for the chip's own rate curves (nengo-loihi does that).
+* **Weight resolution.** The chip stores every weight into a core as 8 bits on one
+  grid, and the grid's step is set by the core's largest bias (biases and thresholds
+  share a fixed-point scale with the weights) and by the synaptic decay. Weights are
+  proportional to the post neuron's gain, so neurons with small gains lose their
+  input entirely when gains are spread out. The memory's neurons therefore all get one
+  gain, intercepts in a moderate range (small biases) and moderate rates (fewer spikes
+  per step, so larger weights per spike).
+* **Weight exponents.** nengo-loihi 1.1 clips a weak synapse's weight exponent after
+  scaling its weights for the unclipped one, making that synapse too strong;
+  :func:`discretize_model` limits the scaling instead.
+* **Passthrough nodes** are kept (see :func:`Simulator`).
+* **Speed.** :class:`FastEmulatorStep` routes the emulator's spikes with one sparse
+  product per step (bit-identical results).
 """
 
 import math
@@ -49,11 +59,13 @@ import nengo
 from nengo.exceptions import BuildError, ValidationError
 
 import nengo_loihi
+from nengo_loihi import BlockShape
 from nengo_loihi.block import (
     MAX_COMPARTMENTS,
     MAX_IN_AXONS,
     MAX_OUT_AXONS,
     MAX_SYNAPSE_BITS,
+    LoihiBlock,
 )
 from nengo_loihi.builder import Model
 from nengo_loihi.builder.builder import Builder, ValidationLevel
@@ -86,6 +98,10 @@ INPUT_RANGE_STD = 3.5
 # What the chip really does
 
 
+def _is_number(x):
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
 def chip_synapse_decay(tau, dt=0.001):
     """The per-step decay of a Lowpass synapse ``tau`` as the chip implements it.
 
@@ -106,20 +122,15 @@ def chip_synapse_decay(tau, dt=0.001):
     float
         ``a`` in ``u[k] = a u[k-1] + (1 - a) x[k]``.
     """
-    if not (np.isscalar(tau) and tau > 0):
+    if not (_is_number(tau) and tau > 0):
         raise ValidationError(f"must be a time constant > 0 (got {tau!r})", "tau", "chip_synapse_decay")
-    if not (np.isscalar(dt) and dt > 0):
+    if not (_is_number(dt) and dt > 0):
         raise ValidationError(f"must be a time step > 0 (got {dt!r})", "dt", "chip_synapse_decay")
     decay_u = float(np.clip(np.round(-math.expm1(-dt / tau) * _MAX_DECAY - 1), 0, _MAX_DECAY))
     return (_MAX_DECAY - decay_u) / (_MAX_DECAY + 1)
 
 
-def memory_options(
-    neuron_type="loihi-lif",
-    max_rates=nengo.dists.Uniform(100, 200),
-    intercepts=nengo.dists.Uniform(-1.0, 0.9),
-    **overrides,
-):
+def memory_options(neuron_type="loihi-lif", gain=5.0, intercepts=(-0.5, 0.9), **overrides):
     """Constructor arguments that make a ``LegendreMemory`` accurate on Loihi.
 
     Parameters
@@ -128,8 +139,16 @@ def memory_options(
         A type the chip runs: ``"loihi-lif"`` (``nengo_loihi.LoihiLIF``, the default)
         or ``"loihi-relu"``. On ``nengo.Simulator`` these types reproduce the chip's
         rate quantisation, so the reference run is the same network.
-    max_rates, intercepts : Distribution or array_like
-        Per-ensemble tuning (passed through ``ensemble_kwargs``; nothing global).
+    gain : float
+        The one gain of every neuron (per ensemble, through ``ensemble_kwargs``).
+        The chip quantises all the weights into a core on one grid, whose step is set
+        by the core's largest bias; weights are proportional to the post neuron's gain,
+        so a spread of gains leaves the low-gain neurons with weights that round to
+        nothing. A constant gain keeps every neuron's weights on the same footing.
+    intercepts : (low, high)
+        Intercepts are uniform over this range (through the biases). A narrow range
+        of mostly positive intercepts keeps the biases, hence the weight grid, small
+        and the spike counts (which set how small each weight is) moderate.
     **overrides
         Any other ``LegendreMemory`` argument; these win.
 
@@ -137,15 +156,39 @@ def memory_options(
     -------
     dict
         ``neuron_type``, ``weights=True`` (neuron-to-neuron recurrence: no decode
-        neurons), ``synapse_decay=chip_synapse_decay`` (mapping for the chip's decay)
-        and ``ensemble_kwargs``.
+        neurons), ``synapse_decay=chip_synapse_decay`` (mapping for the chip's decay),
+        ``feedthrough=False`` (the input then reaches the host only through the chip,
+        so nengo-loihi can precompute it), ``n_std=2.0`` (each coefficient's
+        radius is 2 standard deviations: with these neurons that measured lower error
+        than 2.5, where spike noise is larger relative to the signal, or 1.5, where the
+        state saturates) and ``ensemble_kwargs``.
     """
-    ensemble_kwargs = {"max_rates": max_rates, "intercepts": intercepts}
+    neuron_type = networks.neuron_type_from_name(neuron_type)
+    if not (_is_number(gain) and gain > 0):
+        raise ValidationError(f"must be a number > 0 (got {gain!r})", "gain", "memory_options")
+    try:
+        low, high = (float(v) for v in intercepts)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not -1 <= low < high < 1:
+        raise ValidationError(
+            f"must be a pair (low, high) with -1 <= low < high < 1 (got {intercepts!r})",
+            "intercepts",
+            "memory_options",
+        )
+    # the input current at which a neuron starts firing: 1 for LIF types, 0 for ReLU
+    threshold = 1.0 if isinstance(neuron_type, (nengo.LIF, nengo.LIFRate)) else 0.0
+    ensemble_kwargs = {
+        "gain": nengo.dists.Choice([float(gain)]),
+        "bias": nengo.dists.Uniform(threshold - high * gain, threshold - low * gain),
+    }
     ensemble_kwargs.update(overrides.pop("ensemble_kwargs", None) or {})
     options = {
-        "neuron_type": networks.neuron_type_from_name(neuron_type),
+        "neuron_type": neuron_type,
         "weights": True,
         "synapse_decay": chip_synapse_decay,
+        "feedthrough": False,
+        "n_std": 2.0,
         "ensemble_kwargs": ensemble_kwargs,
     }
     options.update(overrides)
@@ -156,11 +199,11 @@ def LegendreMemory(order, theta, n_neurons=None, **kwargs):
     """A :class:`nengo_lmu.networks.LegendreMemory` built with :func:`memory_options`.
 
     The same network class (and wiring) as on every other backend; only the
-    constructor arguments differ. Keyword arguments override the options.
+    constructor arguments differ. Keyword arguments (including those of
+    :func:`memory_options`) override the options.
     """
-    options = memory_options(
-        **{k: kwargs.pop(k) for k in ("neuron_type", "max_rates", "intercepts") if k in kwargs}
-    )
+    option_names = ("neuron_type", "gain", "intercepts")
+    options = memory_options(**{k: kwargs.pop(k) for k in option_names if k in kwargs})
     if "ensemble_kwargs" in kwargs:
         options["ensemble_kwargs"].update(kwargs.pop("ensemble_kwargs") or {})
     options.update(kwargs)
@@ -217,8 +260,7 @@ def _build_connection(model, conn):
     post = conn.post_obj
     if (
         isinstance(post, nengo.Ensemble)
-        and isinstance(conn.synapse, nengo.Lowpass)
-        and type(conn.synapse) is nengo.Lowpass
+        and type(conn.synapse) is nengo.Lowpass  # not Alpha etc.: the chip has lowpass only
         and conn.learning_rule_type is None
         and not model.split.on_chip(base_obj(conn.pre))
         and model.split.on_chip(post)
@@ -295,11 +337,14 @@ def _discretize_synapse(synapse, w_max, w_scale, w_exp):
     dw_exp = int(np.floor(np.log2(w_max / w_max_i)))
     dw_exp = min(dw_exp, w_exp + _MIN_WEIGHT_EXP_OFFSET)
     synapse.format(weight_exp=w_exp - dw_exp)
-    for w, idxs in zip(synapse.weights, synapse.indices):
-        ws = w_scale[idxs] if np.ndim(w_scale) > 0 else w_scale
-        loihi_discretize.array_to_int(
-            w, loihi_discretize.discretize_weights(synapse.synapse_cfg, w * ws * 2.0**dw_exp)
-        )
+    with warnings.catch_warnings():
+        # "Lost N extra bits": the chip's weight grid, expected here (one per weight row)
+        warnings.filterwarnings("ignore", message="Lost .* extra bits")
+        for w, idxs in zip(synapse.weights, synapse.indices):
+            ws = w_scale[idxs] if np.ndim(w_scale) > 0 else w_scale
+            loihi_discretize.array_to_int(
+                w, loihi_discretize.discretize_weights(synapse.synapse_cfg, w * ws * 2.0**dw_exp)
+            )
     return None
 
 
@@ -316,6 +361,57 @@ def _builder():
     return LMUBuilder()
 
 
+def fitting_block_shape(block):
+    """A ``BlockShape`` splitting ``block`` into the fewest cores that each fit, or None.
+
+    nengo-loihi splits an oversized block into ``ceil(total bits / bits per core)``
+    pieces, which ignores that every input axon's weights round up to whole 64-bit
+    memory words in every piece: large recurrent weight matrices then overflow a core
+    by a few percent. This counts the bits of a piece of each candidate size exactly.
+    None means one core is enough, or the block cannot fit by splitting (too many input
+    axons, or weights that are not one dense row per axon), which :func:`resources`
+    reports.
+    """
+    n = block.n_neurons
+    synapses = block.synapses
+    if sum(s.n_axons for s in synapses) > MAX_IN_AXONS:
+        return None
+    if any(s.synapse_cfg is None or s.axon_to_weight_map is not None for s in synapses):
+        return None
+
+    def bits(size):
+        return sum(
+            s.synapse_cfg.bits_per_axon(min(w.shape[1], size)) for s in synapses for w in s.weights
+        )
+
+    for n_split in range(1, n + 1):
+        size = -(-n // n_split)
+        if size <= MAX_COMPARTMENTS and bits(size) <= MAX_SYNAPSE_BITS:
+            return None if n_split == 1 else BlockShape((size,), (n,))
+    return None
+
+
+def _fit_blocks(model, obj):
+    """Build callback: after each connection, re-fit the shape of the block it targets.
+
+    Blocks whose shape the user set (``BlockShape`` in the network config) are left
+    alone.
+    """
+    if not isinstance(obj, nengo.Connection):
+        return
+    targets = model.objs.get(obj.post_obj, {})
+    block = targets.get("in") if isinstance(targets, dict) else None
+    if not isinstance(block, LoihiBlock):
+        return
+    fitted = model.nengo_lmu_fitted_blocks
+    if model.block_shapes.get(block) is not None and block not in fitted:
+        return
+    shape = fitting_block_shape(block)
+    if shape is not None:
+        model.block_shapes[block] = shape
+        fitted.add(block)
+
+
 def make_model(network, dt=0.001):
     """A ``nengo_loihi.builder.Model`` with nengo_lmu's build rules, for ``network``.
 
@@ -324,6 +420,8 @@ def make_model(network, dt=0.001):
     """
     model = Model(dt=float(dt), label=f"nengo_lmu: {network}", builder=_builder())
     model.nengo_lmu_input_ranges = _input_ranges(network)
+    model.nengo_lmu_fitted_blocks = set()
+    model.build_callback = lambda obj: _fit_blocks(model, obj)
     return model
 
 
@@ -378,18 +476,17 @@ def Simulator(
     """
     _check_target(target)
     model = make_model(network, dt=dt)
-    with warnings.catch_warnings():
-        # the ensembles' own synapse wins on blocks that also get decode_tau inputs
-        warnings.filterwarnings("ignore", message="tau_s is")
-        sim = nengo_loihi.Simulator(
-            network,
-            dt=dt,
-            target=target,
-            model=model,
-            precompute=precompute,
-            remove_passthrough=remove_passthrough,
-            **kwargs,
-        )
+    # nengo-loihi's "tau_s is already set" warnings are kept: they mean that a block
+    # gets inputs with different synapses, and all of them will use the longest
+    sim = nengo_loihi.Simulator(
+        network,
+        dt=dt,
+        target=target,
+        model=model,
+        precompute=precompute,
+        remove_passthrough=remove_passthrough,
+        **kwargs,
+    )
     emulator = sim.sims.get("emulator")
     sim.fast_emulator = bool(fast_emulator and emulator is not None and FastEmulatorStep.attach(emulator))
     return sim
@@ -452,9 +549,14 @@ class FastEmulatorStep:
             recurrent = recurrent + m
         self.n = n
         self.recurrent = recurrent.tocsc()
-        self.inputs = [
-            (inp, routing(inp.axons, inp.n_neurons, 0).tocsc()) for inp in emulator.inputs
-        ]
+        # all host inputs in one matrix: input i's neurons are sources offsets[i]...
+        self.input_offsets = np.cumsum([0] + [inp.n_neurons for inp in emulator.inputs])
+        inputs = scipy.sparse.csr_matrix((n, max(self.input_offsets[-1], 1)), dtype=dtype)
+        for inp, offset in zip(emulator.inputs, self.input_offsets):
+            m = routing(inp.axons, inp.n_neurons, offset)
+            m.resize(inputs.shape)
+            inputs = inputs + m
+        self.inputs = inputs.tocsc()
         self.dtype = info.dtype
 
     def _drive(self, matrix, sources):
@@ -497,10 +599,12 @@ class FastEmulatorStep:
         comp.advance_input()
         drive = self._drive(self.recurrent, np.flatnonzero(comp.spiked))
         if emu.t >= 2:  # input spikes take one time-step to arrive (as in nengo-loihi)
-            for inp, matrix in self.inputs:
-                idxs = inp.spike_idxs(emu.t - 1)
-                if len(idxs) > 0:
-                    drive = drive + self._drive(matrix, np.asarray(idxs, dtype=int))
+            sources = [
+                offset + np.asarray(inp.spike_idxs(emu.t - 1), dtype=int)
+                for inp, offset in zip(emu.inputs, self.input_offsets)
+            ]
+            if sources:
+                drive = drive + self._drive(self.inputs, np.concatenate(sources))
         if not np.isscalar(drive):
             if self.dtype == np.int32:
                 drive = drive.astype(np.int64)  # then wrap to int32 as the chip's sum would
@@ -574,17 +678,17 @@ class Resources:
         }
 
     def __str__(self):
-        head = f"{'block':40s} {'compartments':>12s} {'in-axons':>9s} {'out-axons':>9s} {'synapse bits':>13s}"
+        head = f"{'block':56s} {'compartments':>12s} {'in-axons':>9s} {'out-axons':>9s} {'synapse bits':>13s}"
         lines = [head]
         for b in self.blocks:
             flag = f"  OVERFLOW: {', '.join(b['overflow'])}" if b["overflow"] else ""
             lines.append(
-                f"{b['label'][:40]:40s} {b['compartments']:12d} {b['in-axons']:9d} "
+                f"{b['label'][:56]:56s} {b['compartments']:12d} {b['in-axons']:9d} "
                 f"{b['out-axons']:9d} {b['synapses']:13d}{flag}"
             )
         t = self.total
         lines.append(
-            f"{'total':40s} {t['compartments']:12d} {t['in-axons']:9d} {t['out-axons']:9d} {t['synapses']:13d}"
+            f"{'total':56s} {t['compartments']:12d} {t['in-axons']:9d} {t['out-axons']:9d} {t['synapses']:13d}"
         )
         lim = "per-core limits: " + ", ".join(f"{k} {v}" for k, v in LIMITS.items())
         lines.append(lim)

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from . import Command, UsageError, save_figure, save_json
+from . import Command, UsageError, _fresh_path, save_figure, save_json
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ chatter
 
@@ -54,10 +54,15 @@ def psmnist_arguments(parser):
         help="initial e_x: scales the memory up to where ReLUs with Glorot weights learn fast",
     )
     parser.add_argument("--n-train", type=int, default=50000, help="training images used (of 50,000)")
+    parser.add_argument(
+        "--shift", type=int, default=1,
+        help="train on sequences ending up to this many steps early (>1 makes the readout "
+        "hold over the last steps, as filtered spikes need); 1 = no shift",
+    )
     parser.add_argument("--n-spiking", type=int, default=1000, help="test digits run in the time domain")
-    parser.add_argument("--firing-rate-scale", type=float, default=100.0, help="spiking hidden: rate scaling")
+    parser.add_argument("--firing-rate-scale", type=float, default=200.0, help="spiking hidden: rate scaling")
     parser.add_argument("--hidden-synapse", type=float, default=0.005, help="spiking hidden: output lowpass (s)")
-    parser.add_argument("--average-last", type=int, default=10, help="spiking: average the output over the last steps")
+    parser.add_argument("--average-last", type=int, default=15, help="spiking: average the output over the last steps")
     parser.add_argument("--memory-neurons", type=int, default=50, help="spiking memory: LIF neurons per coefficient")
     parser.add_argument("--keras-batches", type=int, default=2, help="timed keras-lmu batches (rnn mode)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
@@ -72,7 +77,7 @@ def psmnist(args):
     from .. import data, dl
     from ..lmu import LMU
 
-    _positive_int(args, "units", "order", "epochs", "batch_size", "n_train", "n_spiking", "average_last", "memory_neurons")
+    _positive_int(args, "units", "order", "epochs", "batch_size", "n_train", "n_spiking", "average_last", "memory_neurons", "shift")
     _positive(args, "lr", "input_scale", "firing_rate_scale", "hidden_synapse")
     if args.l2 < 0:
         raise UsageError(f"--l2 must be >= 0 (got {args.l2})")
@@ -94,6 +99,8 @@ def psmnist(args):
 
         steps = args.epochs * (len(x_train) // args.batch_size)
         lr = tf.keras.optimizers.schedules.CosineDecay(args.lr, steps)
+        if args.shift > 1:
+            x_train = data.end_shifted(x_train, args.shift, seed=args.seed)
         history = dl.fit(
             lmu, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, loss="sparse_ce",
             learning_rate=lr, l2=args.l2, validation_data=(x_valid, y_valid), verbose=2,
@@ -102,7 +109,7 @@ def psmnist(args):
         results["train_seconds"] = history["seconds"]
         results["train_samples_per_s"] = history["n_trained"] * args.epochs / history["seconds"]
         _log(f"trained in {history['seconds']:.1f} s ({results['train_samples_per_s']:.0f} samples/s)")
-        params_path = os.path.join(args.out_dir, "psmnist-params.npz")
+        params_path = _fresh_path(os.path.join(args.out_dir, "psmnist-params.npz"))
         os.makedirs(args.out_dir, exist_ok=True)
         lmu.save_params(params_path)
         results["params_file"] = params_path
@@ -129,7 +136,7 @@ def psmnist(args):
                 n_neurons=args.memory_neurons * args.order,
                 neuron_type=nengo.LIF(),
                 synapse=0.05,
-                input_statistics=_psmnist_statistics(x_train, dt, args.input_scale),
+                input_statistics=_psmnist_statistics(x_train, dt, abs(lmu.params["e_x"][0, 0])),
             )
         ),
     }
@@ -150,12 +157,12 @@ def psmnist(args):
     return results
 
 
-def _psmnist_statistics(x_train, dt, input_scale):
+def _psmnist_statistics(x_train, dt, e_x):
     """White-noise statistics for the spiking memory: flat up to Nyquist, the data's RMS.
 
-    Permuted pixels are close to white; the memory's input is ``e_x x``.
+    Permuted pixels are close to white; the memory's input is ``e_x x`` (trained ``e_x``).
     """
-    return (0.5 / dt, float(np.sqrt(np.mean(x_train[:2000] ** 2))) * input_scale)
+    return (0.5 / dt, float(np.sqrt(np.mean(x_train[:2000] ** 2))) * e_x)
 
 
 def keras_lmu_speed(order, units, batch_size, n_batches, x_train):
@@ -201,12 +208,12 @@ def _history_figure(history, out_dir, name="psmnist-training"):
 def mackey_glass_arguments(parser):
     parser.add_argument("--window", type=int, default=128, help="input window (steps)")
     parser.add_argument("--horizon", type=int, default=15, help="prediction horizon (steps)")
-    parser.add_argument("--order", type=int, default=32, help="LMU memory order")
-    parser.add_argument("--theta", type=float, default=64.0, help="LMU window (steps)")
+    parser.add_argument("--order", type=int, default=12, help="LMU memory order")
+    parser.add_argument("--theta", type=float, default=24.0, help="LMU window (steps)")
     parser.add_argument("--lstm-units", type=int, default=25, help="LSTM units; the LMU is sized to match its parameters")
     parser.add_argument("--epochs", type=int, default=30, help="epochs, the same for both")
     parser.add_argument("--batch-size", type=int, default=32, help="minibatch size, the same for both")
-    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, the same for both")
+    parser.add_argument("--lr", type=float, default=1e-2, help="initial Adam learning rate (cosine decay to 0), the same for both")
     parser.add_argument("--n-samples", type=int, default=6000, help="length of the series (70%% train, 30%% test)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the series and the weights")
     parser.add_argument("--out-dir", default="results", help="where JSON and figure go")
@@ -241,9 +248,13 @@ def mackey_glass(args):
     results = {"task": "mackey-glass", "args": vars(args), "n_train": len(x_train), "n_test": len(x_test)}
     _log(f"Mackey-Glass: LMU {lmu.n_trainable} parameters, LSTM {lstm_params}")
 
+    def schedule():  # one fresh schedule per model, identical for both
+        steps = args.epochs * (len(x_train) // args.batch_size)
+        return tf.keras.optimizers.schedules.CosineDecay(args.lr, steps)
+
     hist = dl.fit(
         lmu, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, loss="mse",
-        learning_rate=args.lr, verbose=0,
+        learning_rate=schedule(), verbose=0,
     )
     pred_lmu = dl.predict(lmu, x_test)
     results["lmu"] = {
@@ -257,7 +268,7 @@ def mackey_glass(args):
     out = tf.keras.layers.Dense(1)(tf.keras.layers.LSTM(h)(inp))
     model = tf.keras.Model(inp, out)
     assert model.count_params() == lstm_params
-    model.compile(tf.optimizers.Adam(args.lr), "mse")
+    model.compile(tf.optimizers.Adam(schedule()), "mse")
     start = time.perf_counter()
     keras_hist = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0, shuffle=True)
     secs = time.perf_counter() - start
@@ -293,7 +304,10 @@ def capacity_arguments(parser):
     parser.add_argument("--order", type=int, default=100, help="memory order")
     parser.add_argument("--theta-steps", type=int, default=100000, help="window (steps)")
     parser.add_argument("--delays", type=int, default=5, help="delays equally spaced over [0, theta]")
-    parser.add_argument("--cycles", type=float, default=10.0, help="input band limit, in cycles per window")
+    parser.add_argument(
+        "--cycles", type=float, default=25.0,
+        help="input band limit in cycles per window (order 100 resolves up to about order/pi = 32)",
+    )
     parser.add_argument("--windows", type=int, default=3, help="simulated length, in windows (the first is skipped)")
     parser.add_argument("--spiking-neurons", type=int, default=100, help="spiking memory: LIF neurons per coefficient")
     parser.add_argument("--spiking-theta-steps", type=int, default=10000, help="spiking memory: window (steps)")

@@ -1,0 +1,246 @@
+"""nengo_lmu.loihi: Loihi-ready memories, the emulator path, resources, hardware scripts."""
+
+import importlib.util
+import os
+import warnings
+
+import nengo
+import numpy as np
+import pytest
+from nengo.exceptions import BuildError, ValidationError
+
+nengo_loihi = pytest.importorskip("nengo_loihi")
+
+from nengo_loihi.builder.builder import Builder  # noqa: E402
+from nengo_loihi.hardware import HAS_NXSDK  # noqa: E402
+
+from nengo_lmu import loihi, maths, networks  # noqa: E402
+from nengo_lmu.bench.loihi import L1, delay_network, run_delay  # noqa: E402
+
+HARDWARE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "hardware")
+needs_nxsdk = pytest.mark.skipif(not HAS_NXSDK, reason="nxsdk is not installed (no Loihi board)")
+
+
+def small_memory_network(order=3, n_neurons=90, seed=0, **kwargs):
+    with nengo.Network(seed=seed) as net:
+        u = nengo.Node(nengo.processes.WhiteSignal(5.0, high=2, rms=0.3, seed=1))
+        net.memory = loihi.LegendreMemory(order, 0.3, n_neurons, input_statistics=(2, 0.3), **kwargs)
+        nengo.Connection(u, net.memory.input, synapse=None)
+        net.p_out = nengo.Probe(net.memory.output, synapse=0.01)
+        net.p_spikes = nengo.Probe(net.memory.coefficient_ensembles[0].neurons)
+    return net
+
+
+def test_chip_synapse_decay_is_what_the_emulator_applies():
+    tau, dt = 0.05, 0.001
+    net = small_memory_network(synapse=tau)
+    with loihi.Simulator(net, target="sim") as sim:
+        block = next(b for b in sim.model.blocks if "x[0]" in str(b.label))
+        decay_u = int(block.compartment.decay_u[0])  # integer register after discretisation
+    assert loihi.chip_synapse_decay(tau, dt) == (4095 - decay_u) / 4096
+    # quantised, but close to the exact decay
+    assert abs(loihi.chip_synapse_decay(tau, dt) - np.exp(-dt / tau)) < 1e-3
+    assert loihi.chip_synapse_decay(tau, dt) != np.exp(-dt / tau)
+    assert net.memory.synapse_decay == loihi.chip_synapse_decay(tau, dt)
+
+
+@pytest.mark.parametrize("tau", [0, -1.0, "a"])
+def test_chip_synapse_decay_rejects_bad_tau(tau):
+    with pytest.raises(ValidationError, match="tau"):
+        loihi.chip_synapse_decay(tau)
+
+
+def test_synapse_decay_validation_names_the_parameter():
+    with pytest.raises(ValidationError, match="synapse_decay"):
+        networks.LegendreMemory(3, 0.3, 30, synapse_decay=1.5)
+    with pytest.raises(ValidationError, match="synapse_decay"):
+        networks.LegendreMemory(3, 0.3, 30, synapse_decay=lambda tau, dt: -1)
+
+
+def test_synapse_decay_changes_the_mapping_only():
+    exact = networks.LegendreMemory(4, 0.3, 40, synapse=0.05, mapping="discrete")
+    chip = networks.LegendreMemory(
+        4, 0.3, 40, synapse=0.05, mapping="discrete", synapse_decay=loihi.chip_synapse_decay
+    )
+    assert exact.tau == chip.tau == 0.05
+    assert not np.allclose(exact.recurrent_transform, chip.recurrent_transform, rtol=0, atol=1e-6)
+    # the chip mapping is exact for the chip's decay: the loop implements the ZOH system
+    a = loihi.chip_synapse_decay(0.05)
+    Ad = a * np.eye(4) + (1 - a) * chip.recurrent_transform
+    s = chip.scales
+    A, B = maths.legendre_ss(4, 0.3)
+    Ad_true, _ = maths.discretize(A * s[None, :] / s[:, None], B / s[:, None], 0.001)
+    assert np.allclose(Ad, Ad_true, atol=1e-9)
+
+
+def test_memory_options_are_per_object():
+    options = loihi.memory_options()
+    assert isinstance(options["neuron_type"], nengo_loihi.LoihiLIF)
+    assert options["weights"] is True
+    assert options["synapse_decay"] is loihi.chip_synapse_decay
+    mem = loihi.LegendreMemory(3, 0.3, 30, feedthrough=True)  # overrides win
+    assert mem.state_from_input is not None
+
+
+def test_target_loihi_without_nxsdk_says_so():
+    if HAS_NXSDK:
+        pytest.skip("nxsdk is installed here")
+    net = small_memory_network()
+    with pytest.raises(ImportError, match=r"nxsdk.*missing.*target='sim'.*emulator"):
+        loihi.Simulator(net, target="loihi")
+
+
+def test_bad_target_is_a_validation_error():
+    net = small_memory_network()
+    with pytest.raises(ValidationError, match="target"):
+        loihi.Simulator(net, target="chip")
+
+
+def test_no_global_defaults_leak():
+    before = (
+        nengo.Ensemble.max_rates.default,
+        nengo.Ensemble.intercepts.default,
+        dict(nengo.LIF.state),
+        dict(Builder.builders),
+    )
+    net = small_memory_network()
+    with loihi.Simulator(net, target="sim") as sim:
+        sim.run_steps(5)
+    loihi.resources(net)
+    after = (
+        nengo.Ensemble.max_rates.default,
+        nengo.Ensemble.intercepts.default,
+        dict(nengo.LIF.state),
+        dict(Builder.builders),
+    )
+    assert before[:3] == after[:3]
+    assert before[3] == after[3]  # nengo-loihi's own registry: untouched
+    # a network built afterwards gets nengo's defaults
+    with nengo.Network() as other:
+        ens = nengo.Ensemble(10, 1)
+    assert other.config[nengo.Ensemble].max_rates is nengo.Ensemble.max_rates.default
+    assert isinstance(ens.neuron_type, nengo.LIF) and not isinstance(ens.neuron_type, nengo_loihi.LoihiLIF)
+    assert ens.max_rates == nengo.dists.Uniform(200, 400)
+
+
+def test_host_input_is_filtered_once():
+    """A step through a tau=50 ms synapse reaches 63 % at t = tau, as on nengo."""
+    tau = 0.05
+    with nengo.Network(seed=1) as net:
+        step = nengo.Node(lambda t: 0.8 if t > 0.1 else 0)
+        ens = nengo.Ensemble(200, 1, neuron_type=nengo_loihi.LoihiLIF(),
+                             max_rates=nengo.dists.Uniform(100, 200))
+        nengo.Connection(step, ens, synapse=tau)
+        probe = nengo.Probe(ens, synapse=0.005)
+    with loihi.Simulator(net, target="simreal") as sim:
+        sim.run(0.1 + tau + 0.005)
+    t = sim.trange()
+    at_tau = sim.data[probe][(t > 0.1 + tau - 0.005) & (t < 0.1 + tau + 0.005)].mean()
+    # one lowpass: 0.8 (1 - 1/e) = 0.51; twice filtered it would be 0.21
+    assert 0.38 < at_tau < 0.62
+
+
+def test_fast_emulator_is_bit_exact():
+    net = small_memory_network(n_neurons=60)
+    data = []
+    for fast in (False, True):
+        with loihi.Simulator(net, target="sim", fast_emulator=fast) as sim:
+            sim.run(0.3)
+        assert sim.fast_emulator is fast
+        data.append((sim.data[net.p_spikes], sim.data[net.p_out]))
+    assert data[0][0].sum() > 0
+    assert np.array_equal(data[0][0], data[1][0])
+    assert np.array_equal(data[0][1], data[1][1])
+
+
+def _utilization_totals(blocks):
+    totals = dict.fromkeys(loihi.LIMITS, 0)
+    for block in blocks:
+        for k, (used, _) in block.utilization().items():
+            totals[k] += used
+    return totals
+
+
+def test_resources_match_nengo_loihi_builder():
+    net = small_memory_network(order=4, n_neurons=600)
+    res = loihi.resources(net)
+    with loihi.Simulator(net, target="sim") as sim:
+        built = sim.model.blocks
+    assert res.cores == len(built)
+    assert dict(res.total) == _utilization_totals(built)
+    assert [b["compartments"] for b in res.blocks] == [b.n_neurons for b in built]
+    assert res.fits and res.chips == 1
+    assert all(b["compartments"] <= 1024 for b in res.blocks)
+    text = str(res)
+    assert "fits on one chip" in text and "x[0]" in text
+
+
+def test_block_shapes_fit_where_nengo_loihi_overflows():
+    """590 neurons with recurrent weights: nengo-loihi's own split overflows a core."""
+    with nengo.Network(seed=0) as net:
+        ens = nengo.Ensemble(590, 1, label="recurrent")
+        nengo.Connection(ens, ens, synapse=0.1, solver=nengo.solvers.LstsqL2(weights=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(BuildError, match="synapse bits"):
+            nengo_loihi.Simulator(net, target="sim")
+    res = loihi.resources(net)
+    assert res.fits and res.cores == 4
+    assert all(b["synapses"] <= loihi.LIMITS["synapses"] for b in res.blocks)
+    with loihi.Simulator(net, target="sim") as sim:
+        assert len(sim.model.blocks) == res.cores
+
+
+def test_resources_report_overflow_without_traceback():
+    with nengo.Network(seed=0) as net:
+        big = nengo.Ensemble(5000, 1, label="big")
+        small = nengo.Ensemble(10, 1, label="small")
+        # neuron-to-neuron weights: 5000 input axons into one core (max 4096)
+        nengo.Connection(big.neurons, small.neurons, transform=np.zeros((10, 5000)) + 1e-3)
+    res = loihi.resources(net)
+    assert not res.fits
+    bad = [b for b in res.overflows if "small" in b["label"]]
+    assert bad and "in-axons" in bad[0]["overflow"]
+    assert "does NOT fit" in str(res) and "small" in str(res)
+
+
+def test_l1_runs_on_the_emulator_with_bounded_error():
+    """Config L1, shortened to 3 s (2 s scored). The full run is the benchmark."""
+    net, probes = delay_network(**L1)
+    result = run_delay(net, probes, "sim", 3.0)
+    assert result["fast_emulator"] and result["precompute"]
+    assert result["nrmse"] < 0.3
+
+
+def _load_hardware_script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HARDWARE_DIR, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hardware_script_runs_on_the_emulator(capsys, tmp_path):
+    script = _load_hardware_script("run_delay")
+    out = tmp_path / "fig.json"
+    code = script.main(["--target", "sim", "--duration", "1.5", "--order", "3",
+                        "--n-neurons", "90", "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "NRMSE=" in printed and "steps/s=" in printed and "fits on one chip" in printed
+    assert out.exists()
+
+
+def test_hardware_script_without_nxsdk_explains(capsys):
+    if HAS_NXSDK:
+        pytest.skip("nxsdk is installed here")
+    script = _load_hardware_script("run_delay")
+    assert script.main(["--target", "loihi", "--duration", "2"]) == 2
+    assert "nxsdk" in capsys.readouterr().err
+
+
+@pytest.mark.hardware
+@needs_nxsdk
+def test_l1_on_the_board():
+    net, probes = delay_network(**L1)
+    result = run_delay(net, probes, "loihi", 10.0)
+    assert result["nrmse"] < 0.2
