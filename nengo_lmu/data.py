@@ -79,24 +79,6 @@ def psmnist(split="train", n=None, seed=PSMNIST_SEED):
     return x[:, :, None], np.asarray(labels, dtype=np.int32)
 
 
-def end_shifted(x, max_shift, seed=0):
-    """Each sequence seen ``j`` steps before its end, ``j`` uniform in ``[0, max_shift)``.
-
-    ``x[i]`` is delayed by ``j`` steps (zeros first, its last ``j`` samples dropped):
-    the memory at the last step then equals the original's ``j`` steps earlier.
-    Training on these teaches a final-step readout to hold over the last ``max_shift``
-    steps, which a readout of filtered spikes needs.
-    """
-    x = np.asarray(x)
-    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or not 1 <= max_shift <= x.shape[1]:
-        raise ValidationError(f"must be an integer in [1, {x.shape[1]}] (got {max_shift!r})", "max_shift", "end_shifted")
-    shifts = np.random.RandomState(seed).randint(max_shift, size=len(x))
-    out = np.zeros_like(x)
-    for i, j in enumerate(shifts):
-        out[i, j:] = x[i, : x.shape[1] - j]
-    return out
-
-
 def mackey_glass(n_steps, tau=17.0, beta=0.2, gamma=0.1, power=10, sample_dt=1.0, substeps=10, x0=1.2, washout=1000, seed=None):
     """The Mackey-Glass series ``dx/dt = beta x(t-tau) / (1 + x(t-tau)^power) - gamma x``.
 

@@ -22,8 +22,9 @@ Usage::
     history = fit(lmu, x_train, y_train, epochs=10, loss="sparse_ce")
     acc = evaluate(lmu, x_test, y_test)["accuracy"]
     lmu.save_params("psmnist.npz")
-    spiking = lmu.with_neurons(nengo.SpikingRectifiedLinear(), firing_rate_scale=100,
-                               hidden_synapse=0.005)
+    # spiking hidden neurons, read at the last step (a final-step readout is only
+    # trained for that step, so no output filter: the scale sets spikes per step)
+    spiking = lmu.with_neurons(nengo.SpikingRectifiedLinear(), firing_rate_scale=1000)
     y = predict(spiking, x_test[:1000], formulation="step")
 
 ``x`` is always ``(n_sequences, n_steps, input_dimensions)``; targets are

@@ -381,8 +381,10 @@ class LMU(nengo.Network):
         """A new LMU with the same parameters and different neurons.
 
         Examples: spiking hidden neurons,
-        ``lmu.with_neurons(nengo.SpikingRectifiedLinear(), firing_rate_scale=100,
-        hidden_synapse=0.005)``; a spiking memory,
+        ``lmu.with_neurons(nengo.SpikingRectifiedLinear(), firing_rate_scale=1000)``;
+        a slower presentation, ``k`` steps per sample (feed ``np.repeat(x, k, axis=1)``),
+        ``lmu.with_neurons(theta=k * lmu.theta)``, exact at every sample boundary;
+        a spiking memory,
         ``lmu.with_neurons(memory=dict(n_neurons=..., neuron_type=nengo.LIF()))``.
         Arguments left out keep this network's values (``memory=None`` is exact).
         """

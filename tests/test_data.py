@@ -77,7 +77,7 @@ def test_capacity_targets():
     assert targets.shape == (3000, 5)
     assert np.array_equal(targets[:, 0], u)
     assert np.array_equal(targets[1000:, 4], u[:2000]) and np.all(targets[:1000, 4] == 0)
-    assert abs(np.sqrt(np.mean(u**2)) - 0.5) < 0.05
+    assert 0.4 < np.sqrt(np.mean(u**2)) < 0.6  # the requested RMS, up to a short sample
 
 
 def test_capacity_errors():

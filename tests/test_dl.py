@@ -91,7 +91,7 @@ def test_spiking_prediction_close_to_rates(rng):
     with pytest.raises(ValidationError, match="rate-mode only"):
         dl.predict(spiking, x, "parallel", batch_size=10)
     with pytest.raises(ValidationError, match="train in rate mode"):
-        dl.fit(spiking, x, rate, batch_size=10)
+        dl.fit(spiking, x, expected, batch_size=10)
 
 
 @pytest.mark.parametrize("recurrent", [False, True])

@@ -82,6 +82,16 @@ def test_memory_options_are_per_object():
     assert mem.state_from_input is not None
 
 
+@pytest.mark.parametrize(
+    "kwargs, attr",
+    [({"gain": 0}, "gain"), ({"gain": "5"}, "gain"), ({"intercepts": (0.5, 0.2)}, "intercepts"),
+     ({"intercepts": 0.3}, "intercepts"), ({"neuron_type": "hh"}, "neuron_type")],
+)
+def test_memory_options_validation(kwargs, attr):
+    with pytest.raises(ValidationError, match=attr):
+        loihi.memory_options(**kwargs)
+
+
 def test_target_loihi_without_nxsdk_says_so():
     if HAS_NXSDK:
         pytest.skip("nxsdk is installed here")
@@ -209,7 +219,17 @@ def test_l1_runs_on_the_emulator_with_bounded_error():
     net, probes = delay_network(**L1)
     result = run_delay(net, probes, "sim", 3.0)
     assert result["fast_emulator"] and result["precompute"]
-    assert result["nrmse"] < 0.3
+    assert result["nrmse"] < 0.2  # the naive construction measured 1.0 here
+
+
+def test_backends_entry_point_uses_these_rules():
+    from nengo_lmu.backends import simulator
+
+    net = small_memory_network(n_neurons=60)
+    with simulator(net, backend="loihi-sim") as sim:
+        sim.run_steps(10)
+    assert isinstance(sim, nengo_loihi.Simulator) and sim.fast_emulator
+    assert sim.model.nengo_lmu_input_ranges  # built by nengo_lmu.loihi.make_model
 
 
 def _load_hardware_script(name):

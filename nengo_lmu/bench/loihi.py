@@ -116,11 +116,22 @@ def _accuracy_run(args):
     if "loihi" in targets:
         from .. import loihi
 
-        loihi._check_target("loihi")  # fail now, not after the reference run
+        try:
+            loihi._check_target("loihi")  # fail now, not after the reference run
+        except ImportError as e:
+            raise UsageError(str(e)) from None
 
     config = dict(L1, order=args.order, n_neurons=args.n_neurons, theta=args.theta, seed=args.seed)
     net, probes = delay_network(**config)
-    results = {"config": config, "duration": args.duration, "runs": {}}
+    mem = net.memory
+    results = {
+        "config": config,
+        "duration": args.duration,
+        # what the memory resolved its defaults to, so a change of default shows here
+        "memory": {"tau": mem.tau, "mapping": mem.mapping, "synapse_decay": mem.synapse_decay,
+                   "neuron_counts": mem.neuron_counts, "n_std": mem.n_std},
+        "runs": {},
+    }
     for target in targets:
         r = run_delay(net, probes, target, args.duration)
         results["runs"][target] = r
