@@ -10,7 +10,7 @@ The same network, the same metrics, whatever the target::
 Prints the chip resources, the delay NRMSE (10 ms lowpass on output and delayed
 target, t > 1 s; ``nengo_lmu.maths.delay_nrmse``), the wall-clock steps per second,
 and with ``--reference`` the same network's NRMSE on ``nengo.Simulator`` and the ratio.
-``--json PATH`` saves the figures.
+``--json PATH`` saves the figures (a new file: an existing one is never overwritten).
 """
 
 import argparse
@@ -36,6 +36,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.duration <= 1.0:
         parser.error("--duration must exceed 1 s (the first second is not scored)")
+    if args.json and os.path.exists(args.json):
+        parser.error(f"--json {args.json!r} exists; give a new path (nothing is overwritten)")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from nengo_lmu import loihi
@@ -63,7 +65,7 @@ def main(argv=None):
         figures["ratio_to_ref"] = r["nrmse"] / ref["nrmse"]
         print(f"target=ref NRMSE={ref['nrmse']:.4f} ratio={figures['ratio_to_ref']:.3f}")
     if args.json:
-        with open(args.json, "w") as f:
+        with open(args.json, "x") as f:
             json.dump(figures, f, indent=2, default=float)
     return 0
 

@@ -28,3 +28,25 @@ def simulator(network, backend="nengo", dt=0.001, progress_bar=False, **kwargs):
 
     target = "sim" if backend == "loihi-sim" else "loihi"
     return loihi.Simulator(network, target=target, dt=dt, progress_bar=progress_bar, **kwargs)
+
+
+def run_steps(sim, n_steps, progress=False, desc=None, chunks=100):
+    """``sim.run_steps(n_steps)`` in about ``chunks`` pieces, with a tqdm progress bar.
+
+    Works for every backend (nengo-loihi has no progress bar of its own); with
+    ``progress=False`` it is one ``run_steps`` call.
+    """
+    n_steps = int(n_steps)
+    if not progress:
+        sim.run_steps(n_steps)
+        return
+    from tqdm import tqdm
+
+    chunk = max(1, -(-n_steps // chunks))
+    with tqdm(total=n_steps, unit="step", desc=desc, leave=False) as bar:
+        done = 0
+        while done < n_steps:
+            steps = min(chunk, n_steps - done)
+            sim.run_steps(steps)
+            done += steps
+            bar.update(steps)

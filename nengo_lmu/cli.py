@@ -1,7 +1,7 @@
 """The ``nengo-lmu`` command (also ``python -m nengo_lmu``).
 
 One subcommand per entry of the ``COMMANDS`` dict of every benchmark module in
-:mod:`nengo_lmu.bench` (``run``, ``delay``, ``tasks``, ``loihi``). A module that is not
+:mod:`nengo_lmu.bench` (``run``, ``delay``, ``tasks``, ``loihi``, ``deploy``). A module that is not
 installed is left out; a module that is installed but fails to import is an error, never
 silently hidden. Modules are imported to list their commands, so they must not import
 TensorFlow at module level (the ``dl`` backend imports it when it is used).
@@ -20,7 +20,7 @@ import warnings
 from .bench import UsageError
 
 PROG = "nengo-lmu"
-BENCH_MODULES = ("run", "delay", "tasks", "loihi")
+BENCH_MODULES = ("run", "delay", "tasks", "loihi", "deploy")
 DEFAULT_OUT_DIR = "results"
 
 EPILOG = """\
@@ -32,6 +32,12 @@ the main job:
   nengo-lmu delay                       spiking delay network, reference simulator
   nengo-lmu delay --backend dl          ... on NengoDL
   nengo-lmu delay --backend loihi-sim   ... on the Loihi emulator
+
+deploying a trained network:
+  nengo-lmu deploy                      train a small demo LMU, run it spiking on nengo
+  nengo-lmu deploy --params results/deploy-window-rms-params.npz --backend loihi-sim
+                                        the saved LMU on the Loihi emulator, with its
+                                        resource report
 """
 
 

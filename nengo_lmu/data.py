@@ -195,3 +195,61 @@ def capacity(n_steps, theta_steps, delays=5, high=None, rms=0.5, dt=0.001, seed=
     u = process.run_steps(n_steps, dt=dt, rng=np.random.RandomState(seed))[:, 0]
     targets = np.stack([maths.delayed(u, int(round(ri * theta_steps))) for ri in r], axis=1)
     return u, targets, r
+
+
+def window_rms(n_steps, window=500, high=1.5, envelope_high=0.3, seed=0, dt=0.001):
+    """The sliding-window RMS task (``nengo-lmu deploy``'s demo and the GUI's trained LMU).
+
+    The input ``u(t) = a(t) w(t)`` is band-limited white noise ``w`` (RMS 0.5, up to
+    ``high`` Hz) whose amplitude ``a(t)`` in ``(0, 1)`` drifts slowly (a logistic
+    function of white noise up to ``envelope_high`` Hz). The target is the RMS of ``u``
+    over the last ``window`` steps, ``y[k] = sqrt(mean(u[k - window + 1 : k + 1] ** 2))``
+    (over fewer steps at the start): a nonlinear function of the whole window, which a
+    memory of ``window`` steps and a nonlinear hidden layer can compute.
+
+    Returns
+    -------
+    u, y : (n_steps,) float32
+    """
+    import nengo
+
+    for name, v in (("n_steps", n_steps), ("window", window)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValidationError(f"must be an integer >= 1 (got {v!r})", name, "window_rms")
+    rng = np.random.RandomState(seed)
+    period = n_steps * dt
+    band = lambda f: max(f, 1.0 / period)  # noqa: E731 (WhiteSignal needs a cycle per period)
+    w = nengo.processes.WhiteSignal(period, high=band(high), rms=0.5, y0=0).run_steps(n_steps, dt=dt, rng=rng)[:, 0]
+    env = nengo.processes.WhiteSignal(period, high=band(envelope_high), rms=1.0).run_steps(n_steps, dt=dt, rng=rng)[:, 0]
+    u = w / (1 + np.exp(-3 * env))
+    total = np.concatenate([[0.0], np.cumsum(u**2)])
+    k = np.arange(n_steps)
+    start = np.maximum(k + 1 - window, 0)
+    y = np.sqrt((total[k + 1] - total[start]) / (k + 1 - start))
+    return u.astype(np.float32), y.astype(np.float32)
+
+
+def stream_windows(u, y, length, stride=1):
+    """Sequences cut from a stream: ``x[i] = u[e - length : e]``, target ``y[e - 1]``.
+
+    The ends are ``e = length, length + stride, ...``: each sequence ends where its
+    target is read, as in a network running on the whole stream.
+
+    Returns
+    -------
+    x : (n, length, dims) float32
+    y : (n, out) float32
+    """
+    u = np.asarray(u, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    u = u[:, None] if u.ndim == 1 else u
+    y = y[:, None] if y.ndim == 1 else y
+    if len(u) != len(y) or len(u) < length:
+        raise ValidationError(
+            f"u ({len(u)} steps) and y ({len(y)}) must be equally long and at least length={length}",
+            "u",
+            "stream_windows",
+        )
+    ends = np.arange(length, len(u) + 1, stride)
+    idx = ends[:, None] - length + np.arange(length)[None, :]
+    return u[idx], y[ends - 1]

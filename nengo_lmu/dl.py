@@ -131,7 +131,27 @@ def _memory_kernel(lmu, n_steps):
     return np.ascontiguousarray(h[::-1]).astype(np.float32)
 
 
-def _parallel_memory_layer(lmu, n_steps):
+def _memory_noise(lmu, memory_noise):
+    """``memory_noise`` checked and as a float32 ``(mem, mem)`` matrix ``L`` (noise ``L z``)."""
+    if memory_noise is None:
+        return None
+    mem = lmu.memory_d * lmu.order
+    noise = np.asarray(memory_noise, dtype=float)
+    if noise.ndim == 0:
+        noise = np.full(mem, float(noise))
+    if noise.shape == (mem,) and (noise >= 0).all():
+        noise = np.diag(noise)
+    if noise.shape != (mem, mem) or not np.all(np.isfinite(noise)):
+        raise ValidationError(
+            f"must be a standard deviation >= 0, {mem} of them (one per memory coefficient), "
+            f"or a ({mem}, {mem}) matrix L (noise L z, z standard normal); got shape {noise.shape}",
+            "memory_noise",
+            "fit",
+        )
+    return noise.astype(np.float32)
+
+
+def _parallel_memory_layer(lmu, n_steps, noise=None):
     import tensorflow as tf
 
     kernel = _memory_kernel(lmu, n_steps)
@@ -150,15 +170,21 @@ def _parallel_memory_layer(lmu, n_steps):
                     name="e_x",
                     shape=e_x.shape,
                     initializer=tf.constant_initializer(e_x),
-                    trainable=True,
+                    # with memory noise e_x is held: the noise is matched to this input scale
+                    trainable=noise is None,
                 )
             )
 
-        def call(self, inputs):
+        def call(self, inputs, training=None):
             x = tf.reshape(inputs, (-1, n_steps, in_d))
             u = x if self.e_x is None else tf.einsum("bti,ji->btj", x, self.e_x)
             m = tf.einsum("btj,tk->bjk", u, self.kernel)
-            return tf.reshape(m, (-1, md * order))
+            m = tf.reshape(m, (-1, md * order))
+            if noise is None or training is None:
+                return m
+            # training only: Gaussian noise L z on the state (e.g. a spiking memory's error)
+            z = tf.random.normal(tf.shape(m), dtype=m.dtype)
+            return m + tf.cast(training, m.dtype) * tf.matmul(z, tf.constant(noise.T))
 
     return ParallelMemory()
 
@@ -178,13 +204,13 @@ def _weight_probes(net, conns):
     return probes
 
 
-def _parallel_network(lmu, n_steps):
+def _parallel_network(lmu, n_steps, memory_noise=None):
     """NengoDL network computing the LMU's last-step output from a whole sequence."""
     import nengo_dl
 
     p = lmu.params
     s = lmu.firing_rate_scale
-    layer = _parallel_memory_layer(lmu, n_steps)
+    layer = _parallel_memory_layer(lmu, n_steps, memory_noise)
     conns = {}
     with nengo.Network(seed=lmu.seed, label="LMU (parallel in time)") as net:
         nengo_dl.configure_settings(trainable=None, stateful=False)
@@ -337,6 +363,7 @@ def fit(
     l2=0.0,
     verbose=0,
     callbacks=None,
+    memory_noise=None,
 ):
     """Train ``lmu``'s parameters through NengoDL, then write them into ``lmu``.
 
@@ -363,6 +390,14 @@ def fit(
         Evaluated after every epoch (in the same formulation).
     l2 : float
         Weight of an L2 penalty (sum of squares) on the hidden kernels ``W_x, W_h, W_m``.
+    memory_noise : float, array_like or None
+        Noise-aware training (parallel formulation): Gaussian noise added to the memory
+        state on every training example, never when evaluating. A standard deviation
+        (all coefficients), one per coefficient (``memory_d * order``), or a square
+        matrix ``L`` (noise ``L z``, covariance ``L L^T``), e.g. matched to a spiking
+        memory's measured error, so the hidden layer learns to tolerate it. The input
+        encoders ``e_x`` are then held fixed (scaling the memory up would otherwise
+        outgrow noise that is matched to the memory at its present scale).
 
     Returns
     -------
@@ -390,6 +425,9 @@ def fit(
         raise ValidationError("sparse_ce needs integer class labels, shape (n,)", "y", "fit")
     if validation_data is not None:
         vx, vy = check_data(lmu, *validation_data, n_steps=x.shape[1], name="validation x")
+    noise = _memory_noise(lmu, memory_noise)
+    if noise is not None and form != "parallel":
+        raise ValidationError("memory noise needs the parallel formulation", "memory_noise", "fit")
     batch = _batches(len(x), batch_size)
     n_used = len(x) - len(x) % batch
     if n_used < len(x):
@@ -398,7 +436,7 @@ def fit(
     metrics = _keras_metrics(loss, final_only=form == "step" and not per_step)
     opt = _optimizer(optimizer, learning_rate)
 
-    context = _simulator(lmu, x.shape[1], form, batch, l2=l2)
+    context = _simulator(lmu, x.shape[1], form, batch, l2=l2, memory_noise=noise)
     with context as (sim, inp, probe, read):
         losses, weights = {probe: loss_fn}, {probe: 1.0}
         for wp in context.weight_probes:
@@ -467,9 +505,10 @@ def _as_target(y, form, n_steps):
 class _simulator:
     """Context manager: a NengoDL simulator of ``lmu`` in either formulation."""
 
-    def __init__(self, lmu, n_steps, form, batch, probe_synapse=None, l2=0):
+    def __init__(self, lmu, n_steps, form, batch, probe_synapse=None, l2=0, memory_noise=None):
         self.args = (lmu, n_steps, form, batch, probe_synapse)
         self.l2 = l2
+        self.memory_noise = memory_noise
         self.weight_probes = []
 
     def __enter__(self):
@@ -477,7 +516,7 @@ class _simulator:
 
         lmu, n_steps, form, batch, probe_synapse = self.args
         if form == "parallel":
-            net, inp, probe, conns, hidden, layer = _parallel_network(lmu, n_steps)
+            net, inp, probe, conns, hidden, layer = _parallel_network(lmu, n_steps, self.memory_noise)
             read = lambda: _read_params(lmu, self.sim, conns, hidden, layer)  # noqa: E731
         else:
             net, inp, probe = _step_network(lmu, probe_synapse)

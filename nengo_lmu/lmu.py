@@ -327,25 +327,48 @@ class LMU(nengo.Network):
             "params": {k: list(v) for k, v in self.param_shapes.items()},
         }
 
-    def save_params(self, path):
-        """Save the parameters to an ``.npz`` file (no pickle), with :meth:`signature`."""
+    def save_params(self, path, metadata=None):
+        """Save the parameters to an ``.npz`` file (no pickle), with :meth:`signature`.
+
+        ``metadata`` (a JSON-serialisable dict, e.g. ``{"task": "psmnist"}``) is stored
+        alongside; :meth:`load` returns it as ``lmu.metadata``.
+        """
+        extra = {} if metadata is None else {"__metadata__": np.array(json.dumps(metadata, sort_keys=True))}
         np.savez(
             path,
             __signature__=np.array(json.dumps(self.signature(), sort_keys=True)),
             __theta__=np.array(self.theta / self.dt),
+            **extra,
             **self.params,
         )
+
+    @classmethod
+    def read_params_file(cls, path):
+        """``(signature, theta_steps, params, metadata)`` from a :meth:`save_params` file.
+
+        Raises ``ValidationError`` (one line) for a missing or foreign file.
+        """
+        try:
+            f = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise ValidationError(f"no such file '{path}'", "path", cls) from None
+        except (OSError, ValueError) as e:
+            raise ValidationError(f"{path} is not an .npz file ({e})", "path", cls) from None
+        with f:
+            if "__signature__" not in f.files:
+                raise ValidationError(f"{path} is not an LMU parameter file", "path", cls)
+            signature = json.loads(str(f["__signature__"]))
+            theta_steps = float(f["__theta__"]) if "__theta__" in f.files else None
+            metadata = json.loads(str(f["__metadata__"])) if "__metadata__" in f.files else {}
+            params = {k: f[k] for k in f.files if not k.startswith("__")}
+        return signature, theta_steps, params, metadata
 
     def load_params(self, path):
         """Load parameters saved by :meth:`save_params` into this network.
 
         Refuses (``ValidationError``) a file saved from a network of different sizes.
         """
-        with np.load(path, allow_pickle=False) as f:
-            if "__signature__" not in f.files:
-                raise ValidationError(f"{path} is not an LMU parameter file", "path", self)
-            saved = json.loads(str(f["__signature__"]))
-            params = {k: f[k] for k in f.files if not k.startswith("__")}
+        saved, _, params, _ = self.read_params_file(path)
         mine = self.signature()
         if saved != mine:
             diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
@@ -356,6 +379,96 @@ class LMU(nengo.Network):
                 self,
             )
         self.set_params(params)
+
+    @classmethod
+    def load(cls, path, dt=0.001, **kwargs):
+        """The network a :meth:`save_params` file was saved from, rebuilt from the file.
+
+        Sizes, window (``theta`` in steps, times ``dt``) and connection paths come from
+        the file; ``kwargs`` (``neuron_type``, ``memory``, ``firing_rate_scale``,
+        ``hidden_synapse``, ``seed``, ``label`` ...) are passed to the constructor. The
+        file's ``metadata`` becomes ``lmu.metadata``.
+        """
+        signature, theta_steps, params, metadata = cls.read_params_file(path)
+        shapes = signature.get("params", {})
+        if theta_steps is None or "W_m" not in shapes:
+            raise ValidationError(f"{path} lacks the window or the memory kernel", "path", cls)
+        lmu = cls(
+            units=signature["units"],
+            order=signature["order"],
+            theta=theta_steps * dt,
+            input_dimensions=signature["input_dimensions"],
+            memory_d=signature["memory_d"],
+            output_dimensions=signature["output_dimensions"],
+            input_encoders="e_x" in shapes,
+            hidden_to_memory="e_h" in shapes,
+            memory_to_memory="e_m" in shapes,
+            input_to_hidden="W_x" in shapes,
+            hidden_to_hidden="W_h" in shapes,
+            dt=dt,
+            params=params,
+            **kwargs,
+        )
+        lmu.metadata = metadata
+        return lmu
+
+    # --- the rate network in numpy ------------------------------------------------------
+
+    def memory_states(self, x):
+        """Yield the exact memory state after each step of the sequences ``x``.
+
+        ``x`` is ``(n, n_steps, input_dimensions)``; each yielded array is
+        ``(n, memory_d * order)``, the memory of every sequence after one more step (from
+        rest), as the network's exact memory holds it. Only for cells whose memory input
+        does not depend on the past (no ``e_h``, ``e_m``).
+        """
+        if self.recurrent:
+            raise ValidationError(
+                "the memory input depends on the network's state (e_h or e_m)", "memory_states", self
+            )
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 2 and self.input_dimensions == 1:
+            x = x[:, :, None]
+        if x.ndim != 3 or x.shape[2] != self.input_dimensions:
+            raise ValidationError(
+                f"must have shape (n_sequences, n_steps, {self.input_dimensions}) (got {x.shape})",
+                "x",
+                self,
+            )
+        u = x @ self.params["e_x"].T if "e_x" in self.params else x  # (n, steps, memory_d)
+        A, B = maths.legendre_ss(self.order, self.theta)
+        Ad, Bd = maths.discretize(A, B, self.dt)
+        m = np.zeros((len(x), self.memory_d, self.order))
+        for k in range(x.shape[1]):
+            m = m @ Ad.T + u[:, k, :, None] * Bd[:, 0]
+            yield m.reshape(len(x), -1)
+
+    def rate_outputs(self, x, every_step=False, peak_rate=False):
+        """The outputs of the rate network with the exact memory, computed in numpy.
+
+        What this network computes in rate mode (its own neuron type's rates, no
+        synapses), for the sequences ``x`` (``(n, n_steps, input_dimensions)``), each
+        from rest: ``(n, out)`` at the last step, or ``(n, n_steps, out)``. For cells
+        without ``e_h``, ``e_m`` and ``W_h``; the reference a converted network is
+        compared with. ``peak_rate=True`` also returns the hidden neurons' highest
+        firing rate (their rate at ``firing_rate_scale``, in spikes per second).
+        """
+        if self.paths["hidden_to_hidden"]:
+            raise ValidationError("the hidden layer is recurrent (W_h)", "rate_outputs", self)
+        x = np.asarray(x, dtype=float)
+        x = x[:, :, None] if x.ndim == 2 and self.input_dimensions == 1 else x
+        s, p = self.firing_rate_scale, self.params
+        outputs, peak = [], 0.0
+        for k, m in enumerate(self.memory_states(x)):
+            if every_step or peak_rate or k == x.shape[1] - 1:
+                current = m @ p["W_m"].T + (x[:, k] @ p["W_x"].T if "W_x" in p else 0)
+                rates = self.neuron_type.rates(current, np.full(self.units, s), s * p["b"])
+                peak = max(peak, float(rates.max()))
+                h = rates / s
+                if every_step or k == x.shape[1] - 1:
+                    outputs.append(h if self.output_dimensions is None else h @ p["W_o"].T + p["b_o"])
+        outputs = np.stack(outputs, axis=1) if every_step else outputs[-1]
+        return (outputs, peak) if peak_rate else outputs
 
     # --- variants ---------------------------------------------------------------------
 

@@ -35,16 +35,20 @@ What goes wrong on the chip, and what is done about it:
   saturate at one spike per step (a value of 1); the memory's input drive ``B_h u`` is
   larger than that for the higher coefficients, so each coefficient's encoders are
   given the range that its drive needs (from the memory's input statistics).
-* **Weight resolution.** The chip stores every weight into a core as 8 bits on one
-  grid, and the grid's step is set by the core's largest bias (biases and thresholds
-  share a fixed-point scale with the weights) and by the synaptic decay. Weights are
-  proportional to the post neuron's gain, so neurons with small gains lose their
-  input entirely when gains are spread out. The memory's neurons therefore all get one
-  gain, intercepts in a moderate range (small biases) and moderate rates (fewer spikes
-  per step, so larger weights per spike).
-* **Weight exponents.** nengo-loihi 1.1 clips a weak synapse's weight exponent after
-  scaling its weights for the unclipped one, making that synapse too strong;
-  :func:`discretize_model` limits the scaling instead.
+* **Weight resolution.** A weight adds a multiple of 64 (128 for mixed-sign synapses)
+  to the chip's synaptic current, whatever the synapse's weight exponent below 0; the
+  scale of that current is shared with the biases and thresholds and the synaptic
+  decay. nengo-loihi scales each block so that its largest weight (here the host
+  input's encoders) fills 8 bits, which leaves a memory's recurrent weights a few
+  steps -- and as populations grow each weight shrinks (decoders go as ``1 / n``), so
+  from about 1,500 neurons most of them rounded to 0 and the memory failed.
+  :func:`discretize_model` gives each block the largest scale that the chip's
+  registers allow (for these neurons, the bias register), each synapse the weight
+  exponent of its own largest weight, and rounds the weights that still have fewer
+  than 8 bits stochastically, so that the quantised weight matrix is right on
+  average. Weights are also proportional to the post neuron's gain, so the memory's
+  neurons all get one gain, intercepts in a moderate range (small biases) and
+  moderate rates (fewer spikes per step, so larger weights per spike).
 * **Passthrough nodes** are kept (see :func:`Simulator`).
 * **Speed.** :class:`FastEmulatorStep` routes the emulator's spikes with one sparse
   product per step (bit-identical results).
@@ -88,6 +92,16 @@ _MAX_DECAY = 2**12 - 1
 
 #: nengo-loihi's smallest synapse weight exponent is -6
 _MIN_WEIGHT_EXP_OFFSET = 6
+
+#: the threshold register may use this fraction of its range (the rest is headroom for
+#: the synaptic current, which shares its scale)
+_VTH_HEADROOM = 0.5
+
+#: one spike adds at most 2**this to a compartment's input (21-bit sum per step)
+_MAX_SPIKE_BITS = 18
+
+#: seed of the stochastic rounding of weak synapses' weights (builds are reproducible)
+_DITHER_SEED = 0x10141
 
 #: the memory's input may reach this many of its standard deviations before the
 #: host-to-chip encoders saturate (white noise rarely exceeds 3.5 sigma)
@@ -250,14 +264,103 @@ def _memories(network):
         yield from _memories(sub)
 
 
-def _build_connection(model, conn):
-    """nengo-loihi's connection builder, except for host-to-chip inputs to ensembles.
+def lmu_input_ranges(lmu, x, margin=1.2):
+    """``input_ranges`` for :func:`Simulator` running ``lmu`` with its hidden layer on chip.
 
-    For those, the connection's Lowpass moves from the host to the chip (nengo-loihi
-    would apply it on the host and then the block's synapse again on the chip), and
-    the on/off encoders get the post ensemble's value range.
+    The exact memory and the input stay on the host; their values reach the hidden
+    neurons through host-to-chip connections. This runs the memory over the sequences
+    ``x`` (``(n, n_steps, input_dimensions)``, as for :mod:`nengo_lmu.dl`) and returns,
+    for each of those connections, ``margin`` times the largest absolute value of each
+    dimension (at least 1e-3).
+    """
+    x = np.asarray(x, dtype=float)
+    x = x[:, :, None] if x.ndim == 2 and lmu.input_dimensions == 1 else x
+    peak = 0
+    for m in lmu.memory_states(x):
+        peak = np.maximum(peak, np.abs(m).max(axis=0))
+    ranges = {lmu.param_connections["W_m"]: np.maximum(margin * peak, 1e-3)}
+    if "W_x" in lmu.param_connections:
+        ranges[lmu.param_connections["W_x"]] = np.maximum(margin * np.abs(x).max(axis=(0, 1)), 1e-3)
+    return ranges
+
+
+class _NeuronInputEncoders(OnOffDecodeNeurons):
+    """Host-to-chip on/off encoders for values in ``[-k_i, k_i]``, one ``k_i`` per dimension.
+
+    The host neurons see ``x_i / k_i``; the chip's weights must be multiplied by ``k``.
+    """
+
+    def __init__(self, value_ranges, dt=0.001):
+        super().__init__(dt=dt, is_input=True)
+        self.value_ranges = np.asarray(value_ranges, dtype=float)
+
+    def get_ensemble(self, dim, add_to_container=True):
+        ens = super().get_ensemble(dim, add_to_container=add_to_container)
+        k = np.broadcast_to(self.value_ranges, (dim,))
+        ens.gain = np.asarray(ens.gain) / np.concatenate([k, k])  # on neurons, then off
+        return ens
+
+
+def _ranged_neuron_input(model, conn):
+    """A host-to-chip connection into neurons, sent as ``x / k`` with weights ``W k``.
+
+    nengo-loihi sends a host value to the chip through on/off neurons that fire at most
+    one spike per step, so every dimension saturates at 1. With per-dimension ranges
+    ``k`` (from ``input_ranges``, see :func:`lmu_input_ranges`) each dimension is scaled
+    into the encoders' range on the host and back by the chip's weights.
+    """
+    k = np.broadcast_to(np.asarray(model.nengo_lmu_input_ranges[conn], dtype=float), (conn.size_mid,))
+    init = 1.0 if isinstance(conn.transform, nengo.transforms.NoTransform) else conn.transform.init
+    W = np.asarray(init, dtype=float)
+    if W.ndim < 2:
+        W = W * np.eye(conn.size_out, conn.size_mid)
+    scaled = nengo.Connection(
+        conn.pre,
+        conn.post,
+        transform=W * k[None, :],
+        synapse=conn.synapse,
+        label=conn.label,
+        add_to_container=False,
+    )
+    loihi_connection._inherit_seed(model, scaled, model, conn)
+    loihi_connection._inherit_config(model, scaled, model, conn)
+    saved = model.node_neurons
+    model.node_neurons = _NeuronInputEncoders(k, dt=model.dt)
+    try:
+        loihi_connection.build_host_to_chip(model, scaled)
+    finally:
+        model.node_neurons = saved
+    model.connection_decode_neurons[conn] = model.connection_decode_neurons.get(scaled)
+
+
+def _build_connection(model, conn):
+    """nengo-loihi's connection builder, except for host-to-chip inputs.
+
+    For those into ensembles, the connection's Lowpass moves from the host to the chip
+    (nengo-loihi would apply it on the host and then the block's synapse again on the
+    chip), and the on/off encoders get the post ensemble's value range. Those into
+    neurons given a range in ``input_ranges`` are scaled to it
+    (:func:`_ranged_neuron_input`).
     """
     post = conn.post_obj
+    if (
+        conn in getattr(model, "nengo_lmu_input_ranges", {})
+        and isinstance(post, nengo.ensemble.Neurons)
+        and not isinstance(conn.pre_obj, nengo.ensemble.Neurons)
+        and conn.function is None
+        and conn.learning_rule_type is None
+        and conn.pre_slice == slice(None)
+        and (
+            isinstance(conn.transform, nengo.transforms.NoTransform)
+            or (
+                isinstance(conn.transform, nengo.transforms.Dense)
+                and not isinstance(conn.transform.init, nengo.dists.Distribution)
+            )
+        )
+        and not model.split.on_chip(base_obj(conn.pre))
+        and model.split.on_chip(post.ensemble)
+    ):
+        return _ranged_neuron_input(model, conn)
     if (
         isinstance(post, nengo.Ensemble)
         and type(conn.synapse) is nengo.Lowpass  # not Alpha etc.: the chip has lowpass only
@@ -307,30 +410,134 @@ def _build_network(model, network, precompute=None, remove_passthrough=True, dis
 
 
 def discretize_model(model):
-    """nengo-loihi's ``discretize_model``, with weight exponents that keep magnitudes.
+    """nengo-loihi's ``discretize_model``, with each block's weight grid chosen for its weights.
 
-    nengo-loihi gives each synapse of a block the exponent ``w_exp - dw_exp``, where
-    ``dw_exp`` is how many halvings its largest weight is below the block's largest,
-    and clips that exponent at -6 *after* scaling the weights by ``2**dw_exp``: a
-    synapse more than ``6 + w_exp`` halvings weaker than the block's strongest comes
-    out ``2**(excess)`` times too strong. A memory's weakest recurrent couplings are
-    exactly such synapses. Here ``dw_exp`` is limited instead, so every weight keeps
-    its value (at the chip's coarser resolution for those synapses).
+    On the chip a weight adds ``w * 2**(6 + weight_exp)`` to the synaptic current,
+    ``w`` an 8-bit integer; for ``weight_exp < 0`` the low bits are shifted away, so the
+    finest step of any synapse is 64 current units (128 for mixed-sign synapses, whose
+    weights are 7 bits and a sign). nengo-loihi scales each block so
+    that its largest weight -- here the host input's on/off encoders -- fills 8 bits at
+    ``weight_exp <= 0``, which leaves a memory's recurrent weights (smaller by 1-2 orders
+    of magnitude, and smaller still per neuron as populations grow) a few steps of 64 or
+    nothing at all: from about 1,500 neurons most of them rounded to zero. Here (see
+    :func:`_block_weight_scale`) each block's scale is as large as the chip allows
+    (threshold, bias and current ranges; for a memory's neurons the bias register
+    binds), up to where its weakest synapse fills 8 bits,
+    and each synapse gets the weight exponent of its own largest weight (positive
+    exponents for the strong input synapses). Weights that still have fewer than 8 bits
+    are rounded stochastically (:func:`_discretize_synapse`), so that the quantised
+    matrix is unbiased instead of losing all its small entries.
     """
     v_scales = {}
-    for block in model.blocks:
+    for i, block in enumerate(model.blocks):
         w_maxs = [s.max_abs_weight() for s in block.synapses]
         w_max = max(w_maxs) if w_maxs else 0
-        info = loihi_discretize.discretize_compartment(block.compartment, w_max)
-        for synapse in block.synapses:
-            _discretize_synapse(synapse, w_max, info["w_scale"], info["w_exp"])
+        scale = _block_weight_scale(block) if w_max > 1e-8 else None
+        if scale is None:
+            info = loihi_discretize.discretize_compartment(block.compartment, w_max)
+            for synapse in block.synapses:
+                _discretize_synapse_nengo_loihi(synapse, w_max, info["w_scale"], info["w_exp"])
+        else:
+            # nengo-loihi's compartment discretisation at w_exp = 0 gives current units
+            # per unit weight of 2**6 * 255 / w_max_eff: choose w_max_eff for ``scale``
+            info = loihi_discretize.discretize_compartment(block.compartment, 255.0 * 64 / scale)
+            scale = float(np.ravel(info["w_scale"])[0]) * 2.0 ** (6 + info["w_exp"])
+            rng = np.random.RandomState(_DITHER_SEED + i)
+            for synapse in block.synapses:
+                _discretize_synapse(synapse, scale, rng)
         v_scales[block] = info["v_scale"]
     for probe in model.probes:
         for i, block in enumerate(probe.target):
             loihi_discretize.discretize_probe(probe, i, v_scales[block])
 
 
-def _discretize_synapse(synapse, w_max, w_scale, w_exp):
+def _block_weight_scale(block):
+    """Chip current units per unit of float weight for ``block``, or None (nengo-loihi's).
+
+    The largest scale that keeps the block inside the chip's ranges:
+
+    * threshold ``vth`` at most ``_VTH_HEADROOM`` of its register's range (nengo-loihi
+      allows all of it; the 23-bit current shares the scale, so this doubles its
+      headroom),
+    * biases within the 12-bit-mantissa bias register (for a memory's neurons this is
+      the limit that binds),
+    * every synapse's weight exponent at most 7, and one spike of the largest weight at
+      most ``2**_MAX_SPIKE_BITS`` current units (the per-step input sum has 21 bits),
+
+    and no larger than needed for the weakest synapse to fill its 8 bits.
+    """
+    comp = block.compartment
+    if any(s.learning for s in block.synapses):
+        return None
+    w_maxs = np.array([s.max_abs_weight() for s in block.synapses])
+    w_maxs = w_maxs[w_maxs > 1e-16]
+    if len(w_maxs) == 0:
+        return None
+    decay_u = np.clip(np.round(comp.decay_u * _MAX_DECAY - 1), 0, _MAX_DECAY)
+    decay_v = np.round(comp.decay_v * _MAX_DECAY)
+    u_infactor = (
+        1.0 / loihi_discretize.decay_magnitude(decay_u, x0=2097152, offset=1)
+        if comp.scale_u else np.ones(comp.decay_u.shape)
+    )
+    v_infactor = (
+        1.0 / loihi_discretize.decay_magnitude(decay_v, x0=2097152)
+        if comp.scale_v else np.ones(comp.decay_v.shape)
+    )
+    s_scale = 1.0 / (u_infactor * v_infactor)
+    if not np.allclose(s_scale, s_scale[0], rtol=1e-6):
+        return None
+    s_scale = float(s_scale[0])
+    v_inf = float(np.max(v_infactor))
+    limits = [255.0 * 2 ** 13 / w_maxs.max(), 2.0 ** _MAX_SPIKE_BITS / w_maxs.max()]
+    vth = float(np.max(comp.vth))
+    if vth > 0:
+        limits.append(_VTH_HEADROOM * loihi_discretize.VTH_MAX / (vth * s_scale))
+    b_max = float(np.max(np.abs(comp.bias)))
+    if b_max > 0:
+        limits.append(0.99 * loihi_discretize.BIAS_MAX / (b_max * s_scale * v_inf))
+    needed = 255.0 * 64 / w_maxs.min()
+    return min(needed, *limits)
+
+
+def _discretize_synapse(synapse, scale, rng):
+    """Integer weights for ``synapse``: ``scale`` current units per unit weight.
+
+    The synapse's exponent is the smallest (at least 0: below that the chip only drops
+    bits) at which its largest weight fits 8 bits. If its weights have fewer than 8
+    bits at that exponent (a weak synapse in a block with stronger ones), they are
+    rounded up or down at random with the probabilities that make each weight right on
+    average: rounding to the nearest would set every weight below half a step to 0.
+    """
+    w_max_i = synapse.max_abs_weight()
+    exp = 0
+    if w_max_i > 1e-16:
+        exp = int(np.clip(np.ceil(np.log2(w_max_i * scale / (255.0 * 64))), 0, 7))
+    synapse.format(weight_exp=exp)
+    step = 2.0 ** (6 + exp)
+    dither = w_max_i * scale / step < 128  # fewer than 8 bits used
+    # weights of mixed-sign synapses are stored as 7 bits and a sign: steps of 2 here
+    q = 2.0 ** synapse.synapse_cfg.shift_bits
+    weights = list(synapse.weights)
+    if not weights:
+        return
+    # all rows at once (the discretisation is elementwise), then back into each row
+    x = np.concatenate([w.ravel() for w in weights]).astype(np.float64) * (scale / step)
+    if dither:
+        x = q * np.floor(x / q + rng.uniform(size=x.shape))
+    ints = loihi_discretize.discretize_weights(synapse.synapse_cfg, x)
+    ends = np.cumsum([w.size for w in weights])
+    for w, row in zip(weights, np.split(ints, ends[:-1])):
+        loihi_discretize.array_to_int(w, row.reshape(w.shape))
+
+
+def _discretize_synapse_nengo_loihi(synapse, w_max, w_scale, w_exp):
+    """nengo-loihi's synapse discretisation (blocks without a scale of their own).
+
+    nengo-loihi 1.1 clips a weak synapse's weight exponent at -6 *after* scaling its
+    weights for the unclipped one, making that synapse too strong; here the scaling is
+    limited instead.
+    """
+
     w_max_i = synapse.max_abs_weight()
     if synapse.learning or not w_max_i > 1e-16:
         return loihi_discretize.discretize_synapse(synapse, w_max, w_scale, w_exp)
@@ -412,14 +619,16 @@ def _fit_blocks(model, obj):
         fitted.add(block)
 
 
-def make_model(network, dt=0.001):
+def make_model(network, dt=0.001, input_ranges=None):
     """A ``nengo_loihi.builder.Model`` with nengo_lmu's build rules, for ``network``.
 
     Pass it as ``nengo_loihi.Simulator(network, model=make_model(network))`` to combine
     these rules with other nengo-loihi options; :func:`Simulator` does that for you.
+    ``input_ranges`` (see :func:`Simulator`) adds value ranges of host-to-chip inputs.
     """
     model = Model(dt=float(dt), label=f"nengo_lmu: {network}", builder=_builder())
     model.nengo_lmu_input_ranges = _input_ranges(network)
+    model.nengo_lmu_input_ranges.update(input_ranges or {})
     model.nengo_lmu_fitted_blocks = set()
     model.build_callback = lambda obj: _fit_blocks(model, obj)
     return model
@@ -444,6 +653,7 @@ def Simulator(
     progress_bar=None,
     remove_passthrough=False,
     fast_emulator=True,
+    input_ranges=None,
     **kwargs,
 ):
     """Build ``network`` for Loihi and return a ``nengo_loihi.Simulator``.
@@ -471,11 +681,17 @@ def Simulator(
     fast_emulator : bool
         On the emulator, route spikes with :class:`FastEmulatorStep` (same arithmetic,
         several times faster). ``sim.fast_emulator`` says whether it was used.
+    input_ranges : dict or None
+        ``{connection: k}``: host-to-chip connections into neurons whose input reaches
+        ``k`` (a number or one per dimension) in absolute value, so that nengo-loihi's
+        one-spike-per-step input encoders do not saturate past 1; see
+        :func:`lmu_input_ranges` for an :class:`~nengo_lmu.lmu.LMU`. Memories made
+        with :func:`memory_options` get theirs from their input statistics.
     **kwargs
         Passed to ``nengo_loihi.Simulator`` (``seed``, ``hardware_options``, ...).
     """
     _check_target(target)
-    model = make_model(network, dt=dt)
+    model = make_model(network, dt=dt, input_ranges=input_ranges)
     # nengo-loihi's "tau_s is already set" warnings are kept: they mean that a block
     # gets inputs with different synapses, and all of them will use the longest
     sim = nengo_loihi.Simulator(
@@ -617,7 +833,7 @@ class FastEmulatorStep:
 # Resources
 
 
-def resources(network, dt=0.001, cores_per_chip=CORES_PER_CHIP, remove_passthrough=False):
+def resources(network, dt=0.001, cores_per_chip=CORES_PER_CHIP, remove_passthrough=False, input_ranges=None):
     """What ``network`` needs on Loihi, without running it.
 
     Builds the network the way :func:`Simulator` does (including nengo-loihi's
@@ -630,7 +846,7 @@ def resources(network, dt=0.001, cores_per_chip=CORES_PER_CHIP, remove_passthrou
         synapse bits, and ``overflow``, the limits it exceeds), ``total``, ``cores``,
         ``chips`` and ``fits`` (on one chip). ``str()`` gives a table.
     """
-    model = make_model(network, dt=dt)
+    model = make_model(network, dt=dt, input_ranges=input_ranges)
     model.validation_level = ValidationLevel.NONE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -266,11 +266,23 @@ def white_noise_covariance(A, B, high, rms=1.0, dt=None, n_freqs=4000):
     else:
         A, B = discretize(A, B, dt)
         s = np.exp(2j * np.pi * freqs * dt)
-    # H[f] = (s I - A)^{-1} B, one solve per frequency
-    H = np.linalg.solve(s[:, None, None] * np.eye(d) - A, np.broadcast_to(B, (n_freqs,) + B.shape))
-    power = np.einsum("fip,fjp->fij", H, H.conj()).real
+    # H[f] = (s I - A)^{-1} B for every frequency. With the Schur form A = Z T Z^H
+    # (Z unitary, T upper triangular) this is Z (s I - T)^{-1} Z^H B: one back
+    # substitution over the rows of T, vectorised over frequencies, O(d^2) per frequency
+    # and O(d * n_freqs) memory instead of a dense solve per frequency.
+    T, Z = scipy.linalg.schur(A.astype(complex), output="complex")
+    Bz = Z.conj().T @ B  # (d, p)
+    G = np.zeros((d, n_freqs, B.shape[1]), dtype=complex)
+    for i in range(d - 1, -1, -1):
+        rhs = Bz[i][None, :] + np.tensordot(T[i, i + 1 :], G[i + 1 :], axes=(0, 0))
+        G[i] = rhs / (s - T[i, i])[:, None]
+    # trapezoidal rule over [0, high] of H S H^*
+    w = np.full(n_freqs, high / (n_freqs - 1))
+    w[[0, -1]] /= 2
+    M = G.reshape(d, -1)  # (d, n_freqs * p)
+    cov_z = (M * np.repeat(w, B.shape[1])[None, :]) @ M.conj().T
     # two-sided spectrum rms^2 / (2 high) on [-high, high]: twice the integral over [0, high]
-    cov = np.trapz(power, freqs, axis=0) / high * rms**2
+    cov = (Z @ cov_z @ Z.conj().T).real / high * rms**2
     return 0.5 * (cov + cov.T)
 
 

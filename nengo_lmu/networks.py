@@ -4,6 +4,8 @@ One builder serves every backend (nengo, NengoDL, nengo-loihi): the backend-spec
 choices (neuron type, synapse, neuron-to-neuron weights) are constructor arguments.
 """
 
+import functools
+
 import numpy as np
 import nengo
 from nengo.exceptions import ValidationError
@@ -11,6 +13,7 @@ from nengo.exceptions import ValidationError
 from . import maths
 
 MAPPINGS = ("auto", "discrete", "continuous")
+STATE_READOUTS = ("decoded", "synaptic")
 ALLOCATIONS = ("readout", "equal")
 # decoders are solved over [-EVAL_RADIUS, EVAL_RADIUS] of the unit radius (see n_std)
 EVAL_RADIUS = 1.2
@@ -110,6 +113,17 @@ def allocate_neurons(n_neurons, weights, min_per_ensemble=10):
     return counts + base
 
 
+@functools.lru_cache(maxsize=16)
+def _state_covariance(order, theta, high, rms, dt):
+    """:func:`nengo_lmu.maths.white_noise_covariance` of the Legendre system, memoised:
+    a network and its variants (``LMU.with_neurons``) share it, and at high orders it
+    takes seconds."""
+    A, B = maths.legendre_ss(order, theta)
+    cov = maths.white_noise_covariance(A, B, high, rms, dt=dt)
+    cov.flags.writeable = False
+    return cov
+
+
 class LegendreMemory(nengo.Network):
     """The LMU memory ``dm/dt = A m + B u`` as a network of spiking neurons.
 
@@ -148,8 +162,9 @@ class LegendreMemory(nengo.Network):
         with time step ``dt`` (and best for rate, ReLU and ideal neurons);
         ``"continuous"`` is the classic ``tau A + I``, which measured lower error with
         spiking LIF populations (whose spike output leads their input current by about
-        half a step). ``"auto"`` picks ``"continuous"`` for spiking LIF types and
-        ``"discrete"`` otherwise.
+        half a step). ``"auto"`` picks ``"continuous"`` for spiking LIF types, unless
+        it would be unstable at this ``dt`` (it steps like forward Euler: high orders
+        with a short ``theta``), and ``"discrete"`` otherwise; ``self.mapping`` says which.
     dt : float
         Simulator time step the discrete mapping is computed for.
     input_statistics : WhiteSignal, (high, rms) or None
@@ -177,6 +192,17 @@ class LegendreMemory(nengo.Network):
         ``exp(-dt / tau)``, e.g. a quantised on-chip decay; a callable is called as
         ``synapse_decay(tau, dt)``. The mapping and readouts are computed for this
         decay; the connections keep ``synapse``. None: exact.
+    scales : array_like or None
+        ``order`` per-coefficient scales ``s`` (``x = m / s``, shared by all dimensions),
+        all > 0, used instead of the ones derived from ``input_statistics``: e.g.
+        ``n_std`` times each coefficient's RMS measured on the real input
+        (:func:`data_scales`), when the input is far from white noise.
+    state_readout : {"decoded", "synaptic"}
+        What ``state`` reads in neuron mode. ``"decoded"``: the neurons' decoded output,
+        unfiltered (one step's spikes: very noisy). ``"synaptic"``: the value the
+        coefficient neurons themselves receive, i.e. the same spikes and input through
+        the same transforms and synapse (what a downstream population wired like them
+        sees): the ideal memory plus the noise the recurrence has accumulated, no lag.
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
@@ -210,6 +236,8 @@ class LegendreMemory(nengo.Network):
         solver=nengo.solvers.LstsqL2(reg=0.1),
         ensemble_kwargs=None,
         synapse_decay=None,
+        scales=None,
+        state_readout="decoded",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -230,10 +258,10 @@ class LegendreMemory(nengo.Network):
         self.tau = min(self.theta, 0.2) if synapse is None else lowpass_tau(synapse, self)
         if mapping not in MAPPINGS:
             raise ValidationError(f"must be one of {MAPPINGS} (got {mapping!r})", "mapping", self)
+        self.mapping = mapping
         if mapping == "auto":
             spiking_lif = isinstance(self.neuron_type, nengo.LIF)
-            mapping = "continuous" if spiking_lif else "discrete"
-        self.mapping = mapping
+            self.mapping = "continuous" if spiking_lif else "discrete"  # checked below
         size = self.order * self.dimensions
         if self.neuron_type is not None:
             if (
@@ -265,16 +293,44 @@ class LegendreMemory(nengo.Network):
                 "synapse_decay",
                 self,
             )
+        if state_readout not in STATE_READOUTS:
+            raise ValidationError(
+                f"must be one of {STATE_READOUTS} (got {state_readout!r})", "state_readout", self
+            )
+        self.state_readout = state_readout
+        if scales is not None:
+            scales = np.asarray(scales, dtype=float)
+            if scales.shape != (self.order,) or not np.all(np.isfinite(scales) & (scales > 0)):
+                raise ValidationError(
+                    f"must be {self.order} finite numbers > 0 (got shape {scales.shape})", "scales", self
+                )
         # the time constant whose exact exp(-dt / tau) is the decay the loop really has
         map_tau = -self.dt / np.log(self.synapse_decay)
 
         # --- the maths: scaled coordinates x = m / s and their principle-3 mapping
         A, B = maths.legendre_ss(self.order, self.theta)
         self.A, self.B = A, B
-        cov = maths.white_noise_covariance(A, B, high, rms, dt=self.dt)
-        scales = maths.state_scales(cov, n_std)
+        if scales is None:
+            cov = _state_covariance(self.order, self.theta, high, rms, self.dt)
+            scales = maths.state_scales(cov, n_std)
         self.scales = np.tile(scales, self.dimensions)
         Ax, Bx = A * scales[None, :] / scales[:, None], B / scales[:, None]
+        if self.mapping == "continuous":
+            # the continuous mapping steps like forward Euler on the loop's discrete
+            # lowpass: unstable when theta is too short for the order and dt
+            Ad, _ = maths.implemented_system(*maths.principle3(A, B, map_tau), map_tau, self.dt)
+            radius = np.max(np.abs(np.linalg.eigvals(Ad)))
+            if radius >= 1 and mapping == "auto":
+                self.mapping = "discrete"
+            elif radius >= 1:
+                raise ValidationError(
+                    f"'continuous' is unstable for order {self.order}, theta {self.theta:g} at "
+                    f"dt {self.dt:g} (the loop grows by {radius:.3g} per step): use 'discrete' "
+                    "(exact) or 'auto'",
+                    "mapping",
+                    self,
+                )
+        mapping = self.mapping
         map_dt = self.dt if mapping == "discrete" else None
         Ah, Bh = maths.principle3(Ax, Bx, map_tau, dt=map_dt)
         eye = np.eye(self.dimensions)
@@ -342,8 +398,13 @@ class LegendreMemory(nengo.Network):
                         x_hat, x_in, transform=self.recurrent_transform, synapse=None
                     )
             self.x_hat = x_hat
+            x_read = x_hat
+            if self.neuron_type is not None and state_readout == "synaptic":
+                # the coefficient neurons' own filtered drive: x_in through their synapse
+                x_read = nengo.Node(size_in=size, label="x_syn")
+                nengo.Connection(x_in, x_read, synapse=self.tau)
             self.state = nengo.Node(size_in=size, label="state")
-            nengo.Connection(x_hat, self.state, transform=self.state_from_x, synapse=None)
+            nengo.Connection(x_read, self.state, transform=self.state_from_x, synapse=None)
             if self.state_from_input is not None:
                 nengo.Connection(
                     self.input, self.state, transform=self.state_from_input, synapse=None
@@ -382,6 +443,37 @@ class LegendreMemory(nengo.Network):
             node = nengo.Node(size_in=transform.shape[0], label=label or f"readout({r})")
             nengo.Connection(self.state, node, transform=transform, synapse=None)
         return node
+
+
+def data_scales(u, order, theta, dt=0.001, n_std=3.25, stride=1):
+    """Per-coefficient scales of a Legendre memory from example input sequences.
+
+    Runs the exact (zero-order-hold) memory over ``u`` and returns ``n_std`` times the
+    RMS (about zero, so a mean counts) of each coefficient over all sequences and time
+    steps, for ``LegendreMemory(scales=...)``.
+
+    Parameters
+    ----------
+    u : array_like, shape (n_sequences, n_steps) or (n_sequences, n_steps, 1)
+        The memory's input (already multiplied by any input encoder), one step per ``dt``.
+    stride : int
+        Use every ``stride``-th time step (the memory is still run on all of them).
+    """
+    u = np.asarray(u, dtype=float)
+    if u.ndim == 3 and u.shape[2] == 1:
+        u = u[:, :, 0]
+    if u.ndim != 2 or u.size == 0 or not np.all(np.isfinite(u)):
+        raise ValidationError(f"must be finite, shape (n_sequences, n_steps) (got {u.shape})", "u", "data_scales")
+    A, B = maths.legendre_ss(maths._check_order(order), maths._check_positive(theta, "theta"))
+    Ad, Bd = maths.discretize(A, B, maths._check_positive(dt, "dt"))
+    m = np.zeros((u.shape[0], A.shape[0]))
+    sq, count = np.zeros(A.shape[0]), 0
+    for t in range(u.shape[1]):
+        m = m @ Ad.T + u[:, t : t + 1] * Bd[:, 0]
+        if t % int(stride) == 0:
+            sq += np.sum(m**2, axis=0)
+            count += len(m)
+    return float(n_std) * np.sqrt(np.maximum(sq / count, 1e-12))
 
 
 def with_weights(solver):

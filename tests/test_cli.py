@@ -1,9 +1,9 @@
 """The ``nengo-lmu`` command: subcommands, help, the main job, and one-line errors."""
 
 import argparse
-import re
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -113,11 +113,16 @@ def test_delay_main_job(tmp_path, capsys):
         (["delay", "--order", "six"], "invalid int value"),
         (["delay", "--no-such-option"], "unrecognized arguments"),
         (["no-such-command"], "invalid choice"),
+        (["mackey-glass", "--theta", "40"], "--theta .* must not exceed --window"),
+        (["mackey-glass", "--order", "400"], "within 1% of the LSTM's 2726 parameters"),
+        (["mackey-glass", "--lrs", "0.01,-1"], "every value must be > 0"),
+        (["mackey-glass", "--seeds", "0,x"], "not a comma-separated list of ints"),
+        (["mackey-glass", "--n-samples", "200"], "--n-samples 200 is too short"),
     ],
 )
 def test_bad_arguments_one_line(args, message, tmp_path, capsys):
     try:
-        code = cli.main(args + ["-o", str(tmp_path)] if args[0] == "delay" else args)
+        code = cli.main(args + ["-o", str(tmp_path)] if args[0] in ("delay", "mackey-glass") else args)
     except SystemExit as e:  # argparse's own errors
         code = e.code
     assert code == 2
@@ -187,3 +192,47 @@ def test_errors_inside_a_command(tmp_path, capsys, monkeypatch):
         cli.main(["bad", "--traceback", "-o", str(tmp_path)])
     with pytest.raises(KeyError):  # a bug is not disguised as a usage error
         cli.main(["buggy", "-o", str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_mackey_glass_tiny(tmp_path, capsys):
+    """The LMU-vs-LSTM command end to end on a tiny budget (the figures mean nothing here)."""
+    import numpy as np
+
+    args = [
+        "mackey-glass", "--window", "16", "--theta", "8", "--n-samples", "600", "--epochs", "1",
+        "--lrs", "0.01,0.02", "--seeds", "0,1", "-o", str(tmp_path),
+    ]
+    assert cli.main(args) == 0
+    with open(tmp_path / "mackey-glass.json") as f:
+        results = json.load(f)
+    assert (tmp_path / "mackey-glass.png").stat().st_size > 10_000
+    assert "protocol" in results and results["seeds"] == [0, 1]
+    for name in ("lmu", "lstm"):
+        r = results[name]
+        assert [s["lr"] for s in r["lr_search"]] == [0.01, 0.02]
+        assert r["chosen_lr"] == min(r["lr_search"], key=lambda s: s["valid_nrmse"])["lr"]
+        assert [run["seed"] for run in r["runs"]] == [0, 1]
+        assert all(run["lr"] == r["chosen_lr"] for run in r["runs"])
+        assert np.isclose(r["test_nrmse_mean"], np.mean(r["test_nrmse"]))
+    assert abs(results["lmu"]["n_parameters"] / results["lstm"]["n_parameters"] - 1) <= 0.01
+    assert results["lmu_better"] == (results["lmu"]["test_nrmse_mean"] < results["lstm"]["test_nrmse_mean"])
+
+
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["scaling", "--neuron-types", "lif", "--n-neurons", "100,200", "--orders", "2,3",
+          "--n-fixed", "200", "--order-fixed", "2", "--seeds", "0", "--duration", "0.3"], "scaling"),
+        (["capacity", "--order", "6", "--theta-steps", "200", "--delays", "3", "--cycles", "1",
+          "--windows", "2", "--spiking-neurons", "20", "--spiking-theta-steps", "100"], "capacity"),
+    ],
+)
+def test_commands_save_their_settings(args, name, tmp_path, capsys):
+    """Each command's JSON holds its settings (and the CLI's own entries are left out)."""
+    assert cli.main(args + ["-o", str(tmp_path)]) == 0
+    with open(tmp_path / f"{name}.json") as f:
+        saved = json.load(f)
+    settings = saved.get("settings", saved.get("args"))
+    assert settings and not any(k.startswith("_") for k in settings)
+    assert str(tmp_path / f"{name}.json") in capsys.readouterr().out

@@ -160,3 +160,40 @@ def test_partial_batch_warns(rng):
     assert history["n_trained"] == 20
     assert any("training on 20 of 25 sequences" in str(w.message) for w in caught)
     assert dl.predict(lmu, x, batch_size=10).shape == (25, 3)  # predictions are padded, not cut
+
+
+def _final_memory(lmu, x):
+    """The exact final memory state (memory-major), numpy."""
+    Ad, Bd = maths.discretize(*maths.legendre_ss(lmu.order, lmu.theta), lmu.dt)
+    m = np.zeros((len(x), lmu.memory_d, lmu.order))
+    for t in range(x.shape[1]):
+        u = x[:, t] @ lmu.params["e_x"].T
+        m = m @ Ad.T + u[:, :, None] * Bd[:, 0]
+    return m.reshape(len(x), -1)
+
+
+def test_memory_noise_training(rng):
+    """Noise on the memory changes training only, never evaluation."""
+    x, y = rng.randn(40, 12, 2), rng.randint(0, 3, 40)
+    trained = {}
+    for name, noise in (("none", None), ("noisy", np.full(18, 2.0))):
+        lmu = small_lmu()
+        dl.fit(lmu, x, y, epochs=2, batch_size=20, loss="sparse_ce", learning_rate=0.01, memory_noise=noise)
+        trained[name] = lmu.get_params()
+    # evaluation is noise-free: the same outputs as the equations (no noise at all)
+    h = np.maximum(_final_memory(lmu, x[:10]) @ lmu.params["W_m"].T + x[:10, -1] @ lmu.params["W_x"].T
+                   + lmu.params["b"], 0)
+    expected = h @ lmu.params["W_o"].T + lmu.params["b_o"]
+    assert np.abs(dl.predict(lmu, x[:10], "parallel", batch_size=10) - expected).max() <= 1e-3
+    assert not np.allclose(trained["none"]["W_m"], trained["noisy"]["W_m"], atol=1e-3)
+    assert np.allclose(trained["noisy"]["e_x"], small_lmu().params["e_x"], atol=1e-6)  # held with noise
+    # a scalar, a vector and a matrix L all become L
+    assert np.allclose(dl._memory_noise(lmu, 0.5), 0.5 * np.eye(18))
+    assert np.allclose(dl._memory_noise(lmu, np.arange(18.0)), np.diag(np.arange(18.0)))
+    L = rng.randn(18, 18)
+    assert np.allclose(dl._memory_noise(lmu, L), L)
+    for bad in (np.ones(5), -1.0, np.full((18, 18), np.inf)):
+        with pytest.raises(ValidationError, match="one per memory coefficient"):
+            dl.fit(small_lmu(), x, y, loss="sparse_ce", batch_size=20, memory_noise=bad)
+    with pytest.raises(ValidationError, match="needs the parallel formulation"):
+        dl.fit(small_lmu(), x, y, loss="sparse_ce", batch_size=20, memory_noise=0.1, formulation="step")

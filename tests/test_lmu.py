@@ -154,3 +154,47 @@ def test_spiking_memory_variant():
     assert len(spiking.memory.coefficient_ensembles) == 4
     assert all(np.array_equal(spiking.params[k], v) for k, v in lmu.params.items())
     assert lmu.with_neurons(memory=None).memory.coefficient_ensembles == []
+
+
+def _memory_states(lmu, x):
+    """The LMU's memory state at every step, reference simulator."""
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput(x, lmu.dt))
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.memory.state, synapse=None)
+    net.networks.append(lmu)
+    with nengo.Simulator(net, dt=lmu.dt, progress_bar=False, seed=1) as sim:
+        sim.run_steps(len(x))
+    return sim.data[probe]
+
+
+def test_synaptic_state_readout_and_data_scales(rng):
+    """The synaptic readout is exact with Direct ensembles and far less noisy with spikes;
+    data scales fit the actual input (here with a large mean)."""
+    from nengo_lmu.networks import LegendreMemory, data_scales
+
+    x = 0.5 + 0.3 * rng.rand(200, 1)
+    lmu = LMU(3, 6, 0.2, seed=0)
+    exact = _memory_states(lmu, x)
+    scales = data_scales(lmu.params["e_x"][0, 0] * x.T, 6, 0.2, lmu.dt)
+    assert scales.shape == (6,)
+    # data_scales is n_std times each coefficient's RMS over the run
+    assert np.allclose(scales, 3.25 * np.sqrt(np.mean(exact**2, axis=0)), rtol=1e-3)
+    direct = lmu.with_neurons(
+        memory=dict(n_neurons=6, neuron_type=nengo.Direct(), scales=scales, state_readout="synaptic")
+    )
+    assert np.allclose(direct.memory.scales, scales)
+    assert np.allclose(_memory_states(direct, x), exact, atol=1e-6 * np.abs(exact).max())
+    errors = {}
+    for readout in ("decoded", "synaptic"):
+        spiking = lmu.with_neurons(
+            memory=dict(n_neurons=300, neuron_type=nengo.LIF(), scales=scales, state_readout=readout)
+        )
+        errors[readout] = np.sqrt(np.mean((_memory_states(spiking, x)[-50:] - exact[-50:]) ** 2))
+    assert errors["synaptic"] < 0.3 * errors["decoded"]
+    with pytest.raises(ValidationError, match="must be one of"):
+        LegendreMemory(6, 0.2, 60, state_readout="filtered")
+    with pytest.raises(ValidationError, match="6 finite numbers > 0"):
+        LegendreMemory(6, 0.2, 60, scales=[1.0, 2.0])
+    with pytest.raises(ValidationError, match="finite"):
+        data_scales(np.full((2, 5), np.nan), 6, 0.2)

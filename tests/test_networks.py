@@ -209,3 +209,12 @@ def test_default_input_statistics_cover_the_memory_band():
     high, rms = 6 / (2 * 0.2), 0.5
     cov = maths.white_noise_covariance(mem.A, mem.B, high, rms, dt=1e-3)
     assert np.allclose(mem.scales, 3.25 * np.sqrt(np.diag(cov)))
+
+
+def test_auto_mapping_avoids_an_unstable_continuous_loop():
+    # order 64 over 64 steps: the continuous (Euler-like) mapping would diverge
+    mem = LegendreMemory(64, theta=0.064, n_neurons=640, neuron_type=nengo.LIF(), synapse=0.05)
+    assert mem.mapping == "discrete"
+    assert LegendreMemory(6, theta=0.1, n_neurons=60, neuron_type=nengo.LIF()).mapping == "continuous"
+    with pytest.raises(ValidationError, match="mapping: 'continuous' is unstable for order 64"):
+        LegendreMemory(64, 0.064, n_neurons=640, neuron_type=nengo.LIF(), synapse=0.05, mapping="continuous")

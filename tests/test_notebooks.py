@@ -9,7 +9,10 @@ NOTEBOOKS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), os.pardir, 
 
 
 def test_notebooks_exist():
-    assert any(p.endswith("delay_network.ipynb") for p in NOTEBOOKS)
+    # the delay network and its window; the O(d/sqrt(m)) law; training an LMU and running it
+    # spiking; deploying to the Loihi emulator with the resource report
+    names = {os.path.basename(p) for p in NOTEBOOKS}
+    assert {"delay_network.ipynb", "scaling.ipynb", "train_lmu.ipynb", "loihi.ipynb"} <= names, names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)

@@ -29,6 +29,26 @@ class Command:
     run: Callable
 
 
+def add_progress_arguments(parser):
+    """``--progress`` / ``--no-progress`` (default: only when stderr is a terminal)."""
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument(
+        "--progress", dest="progress", action="store_true", default=None,
+        help="show progress bars (default: only when the output is a terminal)",
+    )
+    g.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="do not show progress bars"
+    )
+
+
+def show_progress(args):
+    """Whether to show progress bars: ``args.progress``, or whether stderr is a terminal."""
+    import sys
+
+    progress = getattr(args, "progress", None)
+    return sys.stderr.isatty() if progress is None else bool(progress)
+
+
 def _cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -50,6 +70,11 @@ def machine():
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
+
+
+def settings(args):
+    """A command's arguments as JSON-able settings (without the CLI's private ``_run``)."""
+    return {k: v for k, v in vars(args).items() if not k.startswith("_")}
 
 
 def _fresh_path(path):
@@ -76,14 +101,20 @@ def save_json(results, out_dir, name, overwrite=False):
 
 
 def save_figure(fig, out_dir, name, overwrite=False):
-    """Save a matplotlib figure as ``out_dir/name.png``; return the path."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure as ``out_dir/name.png``; return the path.
+
+    Build figures as ``matplotlib.figure.Figure`` (no pyplot: no global backend is
+    chosen, and notebooks keep their inline plots); one made through pyplot is closed.
+    """
+    import sys
 
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}.png")
     path = path if overwrite else _fresh_path(path)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close(fig)
     return path
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from .. import maths
 from ..backends import simulator
 from ..networks import LegendreMemory, neuron_type_from_name
-from . import Command, UsageError, save_figure, save_json
+from . import Command, UsageError, save_figure, save_json, settings
 
 # The foundation issue's configs: C1 order 8, C2 order 4; 800 LIF neurons, theta 0.1 s,
 # dt 1 ms, WhiteSignal(6.0, high=5, rms=0.3, seed=1), network seed 0.
@@ -162,12 +162,10 @@ def fit_scaling(sweep, order_fixed=4, n_fixed=800):
 
 def plot_scaling(results, order_fixed, n_fixed):
     """Log-log figure: error against m and against d, fitted lines and c d / sqrt(m)."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no global backend, safe in notebooks
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
     for name, res in results.items():
         fit = res["fit"]
         m, err_m = np.array(res["sweep"]["m"]).T
@@ -262,7 +260,7 @@ def _scaling_run(args):
               f"∝ d^{f['d_exponent']:.3f} (m={args.n_fixed}); error ≈ {f['c']:.3f} d/√m")
     fig = plot_scaling(results, args.order_fixed, args.n_fixed)
     png = save_figure(fig, args.out_dir, "scaling")
-    path = save_json({"benchmark": "O(d/sqrt(m)) scaling", "settings": vars(args) | {"out_dir": None},
+    path = save_json({"benchmark": "O(d/sqrt(m)) scaling", "settings": settings(args) | {"out_dir": None},
                       "results": results}, args.out_dir, "scaling")
     return {"results": results, "files": [path, png]}
 

@@ -14,7 +14,7 @@ nengo-loihi imports TensorFlow, so this module imports it only inside the comman
 
 import time
 
-from . import Command, UsageError, save_json
+from . import Command, UsageError, add_progress_arguments, save_json, show_progress
 
 #: benchmark config L1
 L1 = dict(order=6, theta=0.3, n_neurons=600, dt=0.001, seed=0, high=2.0, rms=0.3, signal_seed=1)
@@ -50,11 +50,15 @@ def delay_network(order=6, theta=0.3, n_neurons=600, dt=0.001, seed=0, high=2.0,
     return net, probes
 
 
-def run_delay(net, probes, target, duration, dt=0.001, precompute=None):
-    """Run ``net`` on ``target`` ("ref" is ``nengo.Simulator``); NRMSE and timings."""
+def run_delay(net, probes, target, duration, dt=0.001, precompute=None, progress=False):
+    """Run ``net`` on ``target`` ("ref" is ``nengo.Simulator``); NRMSE and timings.
+
+    ``progress`` shows a progress bar (tqdm, as nengo-loihi has none of its own).
+    """
     import nengo
 
     from .. import loihi, maths
+    from ..backends import run_steps
 
     t0 = time.perf_counter()
     if target == "ref":
@@ -63,13 +67,13 @@ def run_delay(net, probes, target, duration, dt=0.001, precompute=None):
         sim = loihi.Simulator(net, target=target, dt=dt, precompute=precompute)
     t1 = time.perf_counter()
     cpu1 = time.process_time()
+    steps = int(round(duration / dt))
     with sim:
-        sim.run(duration)
+        run_steps(sim, steps, progress=progress, desc=target)
     t2 = time.perf_counter()
     cpu2 = time.process_time()
     theta = net.memory.theta
     nrmse = maths.delay_nrmse(sim.data[probes["input"]], sim.data[probes["output"]], theta, dt)
-    steps = int(round(duration / dt))
     return {
         "target": target,
         "nrmse": nrmse,
@@ -105,6 +109,7 @@ def _accuracy_arguments(parser):
                    help="size of the second memory timed on the emulator (0: skip)")
     g.add_argument("--speed-duration", type=float, default=2.0, help="simulated time of each speed run, s")
     g.add_argument("--no-speed", action="store_true", help="skip the precompute on/off speed runs")
+    add_progress_arguments(parser)
 
 
 def _accuracy_run(args):
@@ -133,7 +138,7 @@ def _accuracy_run(args):
         "runs": {},
     }
     for target in targets:
-        r = run_delay(net, probes, target, args.duration)
+        r = run_delay(net, probes, target, args.duration, progress=show_progress(args))
         results["runs"][target] = r
         print(f"{target:8s} NRMSE {r['nrmse']:.4f}   run {r['steps_per_s']:7.0f} steps/s "
               f"({r['steps_per_cpu_s']:.0f} per CPU-second)   (build {r['build_s']:.1f} s)",
@@ -151,7 +156,8 @@ def _accuracy_run(args):
         for n in sizes:
             net_n, probes_n = delay_network(**dict(config, n_neurons=n))
             for precompute in (True, False):
-                r = run_delay(net_n, probes_n, "sim", args.speed_duration, precompute=precompute)
+                r = run_delay(net_n, probes_n, "sim", args.speed_duration, precompute=precompute,
+                              progress=show_progress(args))
                 key = f"{n}_neurons_precompute_{precompute}"
                 speed[key] = {
                     k: r[k]

@@ -195,13 +195,16 @@ def build(args, bandwidth, neuron_type=None):
 
 
 def _simulate(net, backend, args):
-    from ..backends import simulator
+    from ..backends import run_steps, simulator
 
     t0 = time.perf_counter()
     sim = simulator(net, backend=backend, dt=args.dt, progress_bar=args.progress)
     t1 = time.perf_counter()
     with sim:
-        sim.run(args.duration)
+        if backend.startswith("loihi"):  # nengo-loihi has no progress bar of its own
+            run_steps(sim, int(round(args.duration / args.dt)), progress=args.progress, desc=backend)
+        else:
+            sim.run(args.duration)
         t2 = time.perf_counter()
         data = {
             "t": sim.trange(),

@@ -1,0 +1,61 @@
+"""A trained LMU running with spiking neurons, for Nengo GUI.
+
+Open it with ``nengo /path/to/trained_lmu.py`` (the path is printed by
+``python -c "import nengo_lmu.gui as g; print(g.__path__[0])"``), then press play.
+
+The network was trained through NengoDL (rate ReLUs, exact memory) on the window-RMS
+task: its output ``y`` is the RMS of its input ``x`` over the last ``theta`` = 0.5 s.
+Its parameters are ``trained_lmu.npz`` next to this script (made by
+``python -m nengo_lmu.deploy trained_lmu.npz``, about 20 s; a copy of this script
+elsewhere uses the installed one). Here the same parameters
+run with spiking neurons: the memory is six populations of LIF neurons ``x[0]`` ...
+``x[5]`` (one per Legendre coefficient; set ``SPIKING_MEMORY = False`` for the exact
+memory) and the hidden layer ``h`` is 64 spiking ReLUs. The ``output vs target`` plot
+compares ``y`` with the exact windowed RMS; drag the ``stimulus`` slider to drive the
+network by hand (the target then no longer applies).
+"""
+
+import os
+
+import numpy as np
+import nengo
+
+import nengo_lmu
+from nengo_lmu import LMU, data
+from nengo_lmu.deploy import TASKS, convert
+
+SPIKING_MEMORY = True  # False: the exact memory (nodes), as trained
+MEMORY_NEURONS = 200  # LIF neurons per Legendre coefficient
+FIRING_RATE_SCALE = 1000  # the hidden ReLUs fire this many times their trained rate
+HIDDEN_SYNAPSE = 0.05  # lowpass (s) on the hidden spikes
+
+# next to this script, or (for a copy of the script) the one installed with nengo_lmu
+params = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trained_lmu.npz")
+if not os.path.exists(params):
+    params = os.path.join(os.path.dirname(nengo_lmu.__file__), "gui", "trained_lmu.npz")
+trained = LMU.load(params)
+window = trained.metadata["window"]  # steps; the memory's theta is window * dt
+dt = trained.dt
+
+# one minute of the task's input, looped, and its exact windowed RMS
+u, y = data.window_rms(60_000, window=window, seed=7, dt=dt)
+u_rms = float(np.sqrt(np.mean((u * trained.params["e_x"][0, 0]) ** 2)))
+
+model = convert(
+    trained,
+    "spiking",
+    firing_rate_scale=FIRING_RATE_SCALE,
+    hidden_synapse=HIDDEN_SYNAPSE,
+    memory_neurons=MEMORY_NEURONS if SPIKING_MEMORY else 0,
+    memory_input_statistics=(TASKS["window-rms"]["high"], u_rms),
+)
+model.label = "trained LMU (spiking)"
+with model:
+    stimulus = nengo.Node(lambda t: u[int(round(t / dt)) % len(u)], label="stimulus")
+    nengo.Connection(stimulus, model.input, synapse=None)
+    target = nengo.Node(lambda t: y[int(round(t / dt)) % len(y)], label="target")
+    compare = nengo.Node(size_in=2, label="output vs target")
+    nengo.Connection(model.output, compare[0], synapse=None)  # filtered by HIDDEN_SYNAPSE
+    nengo.Connection(target, compare[1], synapse=HIDDEN_SYNAPSE)
+    memory = model.memory  # its state is the Legendre coefficients m(t)
+    hidden = model.hidden
