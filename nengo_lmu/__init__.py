@@ -10,3 +10,5 @@ from .maths import discretize, legendre_readout, legendre_ss, principle3
 from .networks import LegendreMemory
 from .lmu import LMU
 from .version import version as __version__
+
+__all__ = ["LMU", "LegendreMemory", "discretize", "legendre_readout", "legendre_ss", "principle3", "__version__"]

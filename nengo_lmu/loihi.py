@@ -60,7 +60,7 @@ from collections import OrderedDict
 
 import numpy as np
 import nengo
-from nengo.exceptions import BuildError, ValidationError
+from nengo.exceptions import ValidationError
 
 import nengo_loihi
 from nengo_loihi import BlockShape

@@ -14,10 +14,9 @@ emulator or a Loihi board, and writes
 
 import importlib.util
 import math
-import sys
 import time
 
-from . import Command, UsageError, save_figure, save_json
+from . import Command, UsageError, add_progress_arguments, save_figure, save_json, show_progress
 
 BACKEND_HELP = {
     "nengo": "the nengo reference simulator",
@@ -108,14 +107,7 @@ def add_arguments(parser):
         "--seed", type=int, default=d["seed"],
         help="seed for the input signal and the network (default: %(default)s)",
     )
-    g = parser.add_mutually_exclusive_group()
-    g.add_argument(
-        "--progress", dest="progress", action="store_true", default=None,
-        help="show progress bars (default: only when the output is a terminal)",
-    )
-    g.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="do not show progress bars"
-    )
+    add_progress_arguments(parser)
 
 
 def default_bandwidth(order, theta):
@@ -251,8 +243,7 @@ def run(args):
     from ..maths import delay_nrmse
 
     bandwidth = check_arguments(args)
-    if args.progress is None:
-        args.progress = sys.stdout.isatty()
+    args.progress = show_progress(args)
     t_start = time.perf_counter()
     net = build(args, bandwidth)
     spiking, build_time, sim_time = _simulate(net, args.backend, args)
