@@ -107,13 +107,11 @@ def build_parser(commands=None):
         p.prog = f"{PROG} {name}"
         command.add_arguments(p)
         g = p.add_argument_group("output")
-        if "--out-dir" not in p._option_string_actions:  # a command may declare its own
-            flags = ["--out-dir"] + ([] if "-o" in p._option_string_actions else ["-o"])
-            g.add_argument(
-                *flags, default=DEFAULT_OUT_DIR, metavar="DIR",
-                help="directory for the plots and JSON results (created if needed; "
-                "existing files are kept) (default: %(default)s)",
-            )
+        g.add_argument(
+            "--out-dir", "-o", default=DEFAULT_OUT_DIR, metavar="DIR",
+            help="directory for the plots and JSON results (created if needed; "
+            "existing files are kept) (default: %(default)s)",
+        )
         g.add_argument(
             "--traceback", action="store_true",
             help="show the full Python traceback of an error instead of one line",

@@ -437,10 +437,7 @@ class LMU(nengo.Network):
             )
         u = x @ self.params["e_x"].T if "e_x" in self.params else x  # (n, steps, memory_d)
         A, B = maths.legendre_ss(self.order, self.theta)
-        Ad, Bd = maths.discretize(A, B, self.dt)
-        m = np.zeros((len(x), self.memory_d, self.order))
-        for k in range(x.shape[1]):
-            m = m @ Ad.T + u[:, k, :, None] * Bd[:, 0]
+        for m in maths.zoh_states(A, B, u, self.dt):
             yield m.reshape(len(x), -1)
 
     def rate_outputs(self, x, every_step=False, peak_rate=False):

@@ -242,6 +242,22 @@ def impulse_response(A, B, dt, n_steps, method="zoh"):
     return out
 
 
+def zoh_states(A, B, u, dt):
+    """Yield the exact (zero-order-hold) state after each step of the inputs ``u``.
+
+    ``u`` is ``(n, n_steps, k)``: ``n`` sequences of ``k`` channels, each driving its own
+    copy of the single-input system ``(A, B)`` from rest. Each yielded array is
+    ``(n, k, d)``, the states after one more step.
+    """
+    A, B = check_system(A, B)
+    Ad, Bd = discretize(A, B, dt)
+    u = np.asarray(u, dtype=float)
+    m = np.zeros(u.shape[:1] + u.shape[2:] + (A.shape[0],))
+    for k in range(u.shape[1]):
+        m = m @ Ad.T + u[:, k, :, None] * Bd[:, 0]
+        yield m
+
+
 def white_noise_covariance(A, B, high, rms=1.0, dt=None, n_freqs=4000):
     """Stationary covariance of the state driven by band-limited white noise.
 

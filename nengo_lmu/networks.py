@@ -465,13 +465,10 @@ def data_scales(u, order, theta, dt=0.001, n_std=3.25, stride=1):
     if u.ndim != 2 or u.size == 0 or not np.all(np.isfinite(u)):
         raise ValidationError(f"must be finite, shape (n_sequences, n_steps) (got {u.shape})", "u", "data_scales")
     A, B = maths.legendre_ss(maths._check_order(order), maths._check_positive(theta, "theta"))
-    Ad, Bd = maths.discretize(A, B, maths._check_positive(dt, "dt"))
-    m = np.zeros((u.shape[0], A.shape[0]))
     sq, count = np.zeros(A.shape[0]), 0
-    for t in range(u.shape[1]):
-        m = m @ Ad.T + u[:, t : t + 1] * Bd[:, 0]
+    for t, m in enumerate(maths.zoh_states(A, B, u[:, :, None], maths._check_positive(dt, "dt"))):
         if t % int(stride) == 0:
-            sq += np.sum(m**2, axis=0)
+            sq += np.sum(m[:, 0] ** 2, axis=0)
             count += len(m)
     return float(n_std) * np.sqrt(np.maximum(sq / count, 1e-12))
 

@@ -149,3 +149,15 @@ def test_white_noise_covariance_matches_simulation():
 def test_bad_input_messages(call, match):
     with pytest.raises(ValidationError, match=match):
         call()
+
+
+def test_zoh_states_match_the_discretized_system(rng):
+    A, B = legendre_ss(5, 0.05)
+    u = rng.randn(3, 40, 2)
+    states = list(maths.zoh_states(A, B, u, 0.001))
+    Ad, Bd = discretize(A, B, 0.001)
+    m = np.zeros(5)
+    for k in range(40):  # sequence 1, channel 1, stepped by hand
+        m = Ad @ m + Bd[:, 0] * u[1, k, 1]
+    assert len(states) == 40 and states[-1].shape == (3, 2, 5)
+    assert np.allclose(states[-1][1, 1], m, atol=1e-12)

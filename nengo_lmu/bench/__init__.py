@@ -49,6 +49,20 @@ def show_progress(args):
     return sys.stderr.isatty() if progress is None else bool(progress)
 
 
+def check_backend_available(backend):
+    """``--backend loihi`` needs Intel's nxsdk: a one-line ``UsageError`` if it is missing.
+
+    Checked without importing nengo-loihi, before any long work.
+    """
+    import importlib.util
+
+    if backend == "loihi" and importlib.util.find_spec("nxsdk") is None:
+        raise UsageError(
+            "--backend loihi runs on a Loihi board and needs Intel's nxsdk; "
+            "use --backend loihi-sim for the emulator"
+        )
+
+
 def _cpu_model():
     try:
         with open("/proc/cpuinfo") as f:

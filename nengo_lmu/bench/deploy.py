@@ -12,10 +12,12 @@ It writes
 * ``deploy-<task>-<backend>.png`` (window-rms): output against target.
 """
 
-import importlib.util
 import os
 
-from . import Command, UsageError, _fresh_path, add_progress_arguments, save_figure, save_json, show_progress
+from . import (
+    Command, UsageError, _fresh_path, add_progress_arguments, check_backend_available, save_figure, save_json,
+    show_progress,
+)
 
 BACKEND_HELP = {
     "nengo": "the nengo reference simulator",
@@ -111,11 +113,7 @@ def check_arguments(args):
         raise UsageError(f"--demo-epochs must be >= 1 (got {args.demo_epochs})")
     if args.backend in ("loihi-sim", "loihi") and args.neurons != "spiking":
         raise UsageError(f"--backend {args.backend} runs spiking neurons only; drop --neurons rate")
-    if args.backend == "loihi" and importlib.util.find_spec("nxsdk") is None:
-        raise UsageError(
-            "--backend loihi runs on a Loihi board and needs Intel's nxsdk; "
-            "use --backend loihi-sim for the emulator"
-        )
+    check_backend_available(args.backend)
     task = None if args.task == "auto" else args.task
     lmu = None
     if args.params is None:

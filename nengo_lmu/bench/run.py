@@ -16,7 +16,9 @@ import importlib.util
 import math
 import time
 
-from . import Command, UsageError, add_progress_arguments, save_figure, save_json, show_progress
+from . import (
+    Command, UsageError, add_progress_arguments, check_backend_available, save_figure, save_json, show_progress,
+)
 
 BACKEND_HELP = {
     "nengo": "the nengo reference simulator",
@@ -147,11 +149,7 @@ def check_arguments(args):
         )
     if args.backend in ("loihi-sim", "loihi") and importlib.util.find_spec("nengo_lmu.loihi") is None:
         raise UsageError(f"--backend {args.backend} needs nengo_lmu.loihi, which is not installed")
-    if args.backend == "loihi" and importlib.util.find_spec("nxsdk") is None:
-        raise UsageError(
-            "--backend loihi runs on a Loihi board and needs Intel's nxsdk; "
-            "use --backend loihi-sim for the emulator"
-        )
+    check_backend_available(args.backend)
     return bandwidth
 
 
