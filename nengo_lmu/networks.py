@@ -478,3 +478,35 @@ def with_weights(solver):
     args = {p.name: getattr(solver, p.name) for p in solver._params}
     args["weights"] = True
     return type(solver)(**args)
+
+
+def memories(network):
+    """Every :class:`LegendreMemory` in ``network`` (itself included), depth first."""
+    if isinstance(network, LegendreMemory):
+        yield network
+    for sub in network.networks:
+        yield from memories(sub)
+
+
+def check_dt(memory, dt):
+    """Refuse to simulate ``memory`` at a ``dt`` other than the one its mapping is for.
+
+    The principle-3 mapping, the feedthrough and the state scaling are computed for
+    ``memory.dt``; run at another step the memory silently has several times the error.
+    Every backend's build calls this (nengo and NengoDL through the builder registered
+    below, nengo-loihi through :mod:`nengo_lmu.loihi`).
+    """
+    if not np.isclose(memory.dt, dt, rtol=1e-9, atol=0):
+        raise ValidationError(
+            f"the simulator's dt={dt:g} s differs from the dt={memory.dt:g} s this memory was "
+            f"built for; build it with dt={dt:g} (or run the simulator with dt={memory.dt:g})",
+            "dt",
+            memory,
+        )
+
+
+@nengo.builder.Builder.register(LegendreMemory)
+def build_legendre_memory(model, memory, progress=None):
+    """nengo's network builder, after :func:`check_dt` (NengoDL falls back to it too)."""
+    check_dt(memory, model.dt)
+    return nengo.builder.network.build_network(model, memory, progress=progress)
