@@ -173,6 +173,20 @@ def test_weights_mode_uses_neuron_to_neuron_connections():
         (dict(input_statistics=(5, -1)), "input_statistics.*pair"),
         (dict(dimensions=0), "dimensions.*integer >= 1"),
         (dict(n_std=0), "n_std.*> 0"),
+        (dict(theta="0.1"), r"theta.*finite number > 0 \(got '0.1'\)"),
+        (dict(synapse=nengo.Lowpass(0)), r"synapse.*> 0.*Lowpass\(tau=0\)"),
+        (dict(synapse=np.inf), "synapse.*finite time constant"),
+        (dict(synapse=np.nan), "synapse.*finite time constant"),
+        (dict(n_std=np.nan), "n_std.*finite number > 0"),
+        (dict(dimensions=1.5), "dimensions.*integer >= 1"),
+        (dict(dimensions=True), "dimensions.*integer >= 1"),
+        (dict(dt="0.001"), "dt.*finite number > 0"),
+        (dict(input_statistics=(np.inf, 0.5)), "input_statistics.*pair"),
+        (dict(input_statistics="white"), "input_statistics.*WhiteNoise, Measured, FixedScales"),
+        (dict(synapse_decay=1.0), r"synapse_decay.*\(0, 1\)"),
+        (dict(feedthrough="yes"), "feedthrough.*True or False"),
+        (dict(solver="lstsq"), "solver.*Solver"),
+        (dict(scales=[1.0, 2.0]), "scales.*4 finite numbers > 0"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -180,6 +194,25 @@ def test_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValidationError, match=match):
         LegendreMemory(**args)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(order=0), dict(synapse=np.inf), dict(allocation=[10, 10]), dict(ensemble_kwargs={"radius": "x"})],
+)
+def test_failed_memory_leaves_the_enclosing_network_unchanged(kwargs):
+    args = dict(order=4, theta=0.1, n_neurons=100)
+    args.update(kwargs)
+    with nengo.Network() as net:
+        nengo.Node(0)
+        before = (list(net.networks), list(net.all_objects))
+        with pytest.raises(Exception):
+            LegendreMemory(**args)
+    assert (net.networks, net.all_objects) == before
+    with net:
+        mem = LegendreMemory(4, 0.1, 100)
+    assert net.networks == [mem]  # a complete memory joins it
+    assert mem not in LegendreMemory(4, 0.1, 100, add_to_container=False).networks
 
 
 def test_bad_readout():
@@ -204,9 +237,30 @@ def mem_n_std(mem):
     return 3.25
 
 
+def test_statistics_strategies_and_their_shorthands():
+    from nengo_lmu import statistics
+    from nengo_lmu.networks import data_scales, input_statistics
+
+    process = nengo.processes.WhiteSignal(1.0, high=4, rms=0.3)
+    white = LegendreMemory(5, 0.2, 100, input_statistics=process)
+    for same in [(4, 0.3), statistics.WhiteNoise(4, 0.3)]:
+        assert np.allclose(LegendreMemory(5, 0.2, 100, input_statistics=same).scales, white.scales)
+    assert (white.input_high, white.input_rms) == (4, 0.3) == input_statistics(process, 5, 0.2)
+    u = 0.5 + 0.3 * np.random.RandomState(0).rand(3, 400)
+    measured = statistics.Measured(u)
+    mem = LegendreMemory(5, 0.2, 100, input_statistics=measured)
+    assert np.allclose(mem.scales, data_scales(u, 5, 0.2))
+    assert mem.input_rms == measured.rms == pytest.approx(np.sqrt(np.mean(u**2)))
+    # scales= is FixedScales; what is known of the input is kept
+    fixed = LegendreMemory(5, 0.2, 100, input_statistics=(4, 0.3), scales=mem.scales)
+    assert isinstance(fixed.statistics, statistics.FixedScales)
+    assert np.allclose(fixed.scales, mem.scales) and fixed.input_rms == 0.3
+
+
 def test_default_input_statistics_cover_the_memory_band():
     mem = LegendreMemory(6, 0.2, 600)
     high, rms = 6 / (2 * 0.2), 0.5
+    assert mem.input_high == pytest.approx(high) == pytest.approx(np.pi * maths.memory_band(6, 0.2))
     cov = maths.white_noise_covariance(mem.A, mem.B, high, rms, dt=1e-3)
     assert np.allclose(mem.scales, 3.25 * np.sqrt(np.diag(cov)))
 
