@@ -130,9 +130,8 @@ class _BlockNamer:
     def __init__(self, model, network):
         self.model = model
         self.names = object_names(network)
-        self.objects = {
-            obj for obj in network.all_objects if isinstance(obj, (nengo.Ensemble, nengo.Connection, nengo.Probe))
-        }
+        named = (nengo.Ensemble, nengo.Connection, nengo.Probe)
+        self.objects = {obj for obj in network.all_objects if isinstance(obj, named)}
         self.kinds = {}  # label given -> kind
         self.n_named = 0
 
@@ -233,18 +232,18 @@ class Resources:
             return f"{label:{width}s}  {kind:{kind_width}s}  {cells}{flag}".rstrip()
 
         lines = [line("block", "kind", heads)]
+        def exceeded(b):
+            return ", ".join(RESOURCE_NAMES[k] for k in b["overflow"])
+
         for b in self.blocks:
-            flag = f"  OVERFLOW: {', '.join(RESOURCE_NAMES[k] for k in b['overflow'])}" if b["overflow"] else ""
+            flag = f"  OVERFLOW: {exceeded(b)}" if b["overflow"] else ""
             lines.append(line(b["label"], b.get("kind", ""), [b[k] for k in LIMITS], flag))
         lines.append(line("total", "", list(self.total.values())))
         lines.append("per-core limits: " + ", ".join(f"{RESOURCE_NAMES[k]} {v}" for k, v in LIMITS.items()))
-        lines.extend(
-            textwrap.fill(f"{kind}: {purpose}", 88, subsequent_indent="    ") for kind, purpose in self.kinds().items()
-        )
+        for kind, purpose in self.kinds().items():
+            lines.append(textwrap.fill(f"{kind}: {purpose}", 88, subsequent_indent="    "))
         if self.overflows:
-            names = "; ".join(
-                f"{b['label']} ({', '.join(RESOURCE_NAMES[k] for k in b['overflow'])})" for b in self.overflows
-            )
+            names = "; ".join(f"{b['label']} ({exceeded(b)})" for b in self.overflows)
             lines.append(f"does NOT fit: {len(self.overflows)} block(s) exceed a core: {names}")
         else:
             lines.append(

@@ -101,4 +101,6 @@ class Simulator(nengo_loihi.Simulator):
             **kwargs,
         )
         emulator = self.sims.get("emulator")
-        self.fast_emulator = bool(fast_emulator and emulator is not None and FastEmulatorStep.attach(emulator))
+        self.fast_emulator = bool(
+            fast_emulator and emulator is not None and FastEmulatorStep.attach(emulator)
+        )
