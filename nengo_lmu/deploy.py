@@ -30,7 +30,6 @@ Nothing here imports TensorFlow except :func:`train_demo`; the Loihi backends im
 nengo-loihi when used.
 """
 
-import inspect
 import os
 import time
 import warnings
@@ -342,7 +341,7 @@ def reference(lmu, task, test, states):
     if states is None or lmu.paths["hidden_to_hidden"]:
         return None, None
     stream = TASKS[task]["kind"] == "stream"
-    outputs, peak = _rate_outputs(lmu, test["x"], states, every_step=stream, peak_rate=True)
+    outputs, peak = lmu.rate_outputs(test["x"], every_step=stream, peak_rate=True, states=states)
     return (score(task, outputs[0], test) if stream else _accuracy(outputs, test["y"])), peak
 
 
@@ -390,12 +389,16 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend)
 
     # 3. build for the backend (the Loihi one with its input ranges; resources read from it)
-    ranges = _input_ranges(net, test["x"], states) if on_loihi else None
+    ranges = None
+    if on_loihi:
+        from . import loihi  # imports nengo-loihi: only when used
+
+        ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
     sim, probe, build_s = build(net, test["u"], backend, ranges)
     results = {"task": task, "backend": backend, "neurons": neurons}
     with sim:
         if on_loihi:
-            results["resources"] = _resources(sim, net, test["u"], ranges)
+            results["resources"] = loihi.resources(sim)
         # 4. run
         y, run_s = run(sim, probe, len(test["u"]), progress=progress, desc=backend)
 
@@ -422,38 +425,6 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         y=y, test=test,
     )
     return results
-
-
-# --- until the merge: the new signatures of lmu.py and loihi.py -----------------------
-# TODO(issue 8 item 6): at the merge, LMU.rate_outputs(x, ..., states=None),
-# loihi.lmu_input_ranges(lmu, x, margin=1.2, states=None) and loihi.resources(sim) exist;
-# replace each helper below by its direct call and delete this section.
-
-
-def _accepts(func, name):
-    return name in inspect.signature(func).parameters
-
-
-def _rate_outputs(lmu, x, states, **kwargs):
-    if _accepts(lmu.rate_outputs, "states"):
-        return lmu.rate_outputs(x, states=states, **kwargs)
-    return lmu.rate_outputs(x, **kwargs)  # runs the exact memory again
-
-
-def _input_ranges(net, x, states):
-    from . import loihi
-
-    if _accepts(loihi.lmu_input_ranges, "states"):
-        return loihi.lmu_input_ranges(net, x, states=states)
-    return loihi.lmu_input_ranges(net, x)  # runs the exact memory again
-
-
-def _resources(sim, net, u, ranges):
-    from . import loihi
-
-    if _accepts(loihi.resources, "sim"):
-        return loihi.resources(sim)
-    return loihi.resources(stream_network(net, u)[0], dt=net.dt, input_ranges=ranges)  # builds again
 
 
 if __name__ == "__main__":  # python -m nengo_lmu.deploy OUT.npz: the GUI's trained network

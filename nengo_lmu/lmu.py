@@ -616,7 +616,7 @@ class LMU(nengo.Network):
         u = self._memory_input(x, "final_memory_state")
         return np.einsum("ntj,tk->njk", u, self.memory_kernel(u.shape[1])).reshape(len(u), -1)
 
-    def rate_outputs(self, x, every_step=False, peak_rate=False):
+    def rate_outputs(self, x, every_step=False, peak_rate=False, states=None):
         """The outputs of the rate network with the exact memory, computed in numpy.
 
         What this network computes in rate mode (its own neuron type's rates, no
@@ -625,13 +625,22 @@ class LMU(nengo.Network):
         without ``e_h``, ``e_m`` and ``W_h``; the reference a converted network is
         compared with. ``peak_rate=True`` also returns the hidden neurons' highest
         firing rate (their rate at ``firing_rate_scale``, in spikes per second).
+        ``states`` is the exact memory over ``x`` (``(n, n_steps, memory_d * order)``)
+        if already computed (e.g. :func:`nengo_lmu.deploy.exact_states`).
         """
         if self.paths["hidden_to_hidden"]:
             raise validation.error("the hidden layer is recurrent (W_h)", "rate_outputs", self)
         x = self.check_sequences(x)
+        if states is not None and np.shape(states) != x.shape[:2] + (self.memory_d * self.order,):
+            raise validation.error(
+                f"must have shape {x.shape[:2] + (self.memory_d * self.order,)} (got {np.shape(states)})",
+                "states",
+                self,
+            )
         s, p = self.firing_rate_scale, self.params
+        memory = self.memory_states(x) if states is None else np.moveaxis(states, 1, 0)
         outputs, peak = [], 0.0
-        for k, m in enumerate(self.memory_states(x)):
+        for k, m in enumerate(memory):
             if every_step or peak_rate or k == x.shape[1] - 1:
                 current = m @ p["W_m"].T + (x[:, k] @ p["W_x"].T if "W_x" in p else 0)
                 rates = self.neuron_type.rates(current, np.full(self.units, s), to_network("b", p["b"], s))

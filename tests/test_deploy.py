@@ -4,6 +4,8 @@ and the ``nengo-lmu deploy`` command (its one-line errors and a run on the shipp
 import json
 import os
 
+import sys
+
 import numpy as np
 import nengo
 import pytest
@@ -208,6 +210,26 @@ def test_deploy_runs_the_exact_memory_once(monkeypatch):
     results = deploy.deploy(TRAINED, n_test=1200, neurons="rate")  # a parameter file: loaded first
     assert results["reference"]["nrmse"] < 0.05 and results["nrmse"] < 0.05
     assert results["backend"] == "nengo" and results["n_steps"] == 1200
-    if not deploy._accepts(LMU.rate_outputs, "states"):
-        pytest.xfail("LMU.rate_outputs(x, states=...) arrives at the merge (lmu.py)")
     assert len(calls) == 1
+
+
+def test_deploy_on_loihi_builds_once_and_reports_that_build(monkeypatch):
+    """The resources come from the simulator's own model: one Loihi build per deployment."""
+    loihi = pytest.importorskip("nengo_lmu.loihi")
+    from nengo_lmu.loihi import simulator as loihi_simulator
+
+    builds = []
+    make_model = loihi_simulator.make_model
+
+    def counted(*args, **kwargs):
+        builds.append(1)
+        return make_model(*args, **kwargs)
+
+    monkeypatch.setattr(loihi_simulator, "make_model", counted)
+    # the package attribute ``resources`` is the function: reach the module through sys.modules
+    monkeypatch.setattr(sys.modules["nengo_lmu.loihi.resources"], "make_model", counted)
+    results = deploy.deploy(TRAINED, backend="loihi-simreal", n_test=1100)
+    assert len(builds) == 1
+    resources = results["resources"]
+    assert isinstance(resources, loihi.Resources) and resources.cores > 0
+    assert any(b["label"] == "hidden" for b in resources.blocks)

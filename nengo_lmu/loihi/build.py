@@ -54,20 +54,23 @@ def _input_ranges(network):
     return ranges
 
 
-def lmu_input_ranges(lmu, x, margin=1.2):
+def lmu_input_ranges(lmu, x, margin=1.2, states=None):
     """``input_ranges`` for a Loihi ``Simulator`` running ``lmu`` with its hidden layer on chip.
 
     The exact memory and the input stay on the host; their values reach the hidden
-    neurons through host-to-chip connections. This runs the memory over the sequences
-    ``x`` (``(n, n_steps, input_dimensions)``, as for :mod:`nengo_lmu.dl`) and returns,
-    for each of those connections, ``margin`` times the largest absolute value of each
-    dimension (at least 1e-3).
+    neurons through host-to-chip connections. For each of those connections this returns
+    ``margin`` times the largest absolute value of each dimension (at least 1e-3) over
+    the sequences ``x`` (``(n, n_steps, input_dimensions)``, as for :mod:`nengo_lmu.dl`).
+    ``states`` is the exact memory over ``x`` (``(n, n_steps, memory_d * order)``,
+    :func:`nengo_lmu.deploy.exact_states`) if already computed; otherwise it is run here.
     """
-    x = np.asarray(x, dtype=float)
-    x = x[:, :, None] if x.ndim == 2 and lmu.input_dimensions == 1 else x
-    peak = 0
-    for m in lmu.memory_states(x):
-        peak = np.maximum(peak, np.abs(m).max(axis=0))
+    x = lmu.check_sequences(x)
+    if states is None:
+        peak = 0
+        for m in lmu.memory_states(x):
+            peak = np.maximum(peak, np.abs(m).max(axis=0))
+    else:
+        peak = np.abs(states).max(axis=(0, 1))
     ranges = {lmu.param_connections["W_m"]: np.maximum(margin * peak, 1e-3)}
     if "W_x" in lmu.param_connections:
         ranges[lmu.param_connections["W_x"]] = np.maximum(margin * np.abs(x).max(axis=(0, 1)), 1e-3)

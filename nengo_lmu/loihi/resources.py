@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 import nengo
 
+from .. import validation
 from . import compat
 from .build import make_model
 
@@ -54,11 +55,12 @@ BLOCK_KINDS = OrderedDict(
 
 
 def resources(network, dt=0.001, cores_per_chip=CORES_PER_CHIP, remove_passthrough=False, input_ranges=None):
-    """What ``network`` needs on Loihi, without running it.
+    """What ``network`` needs on Loihi, without running it; or what a built simulator uses.
 
-    Builds the network the way :class:`~nengo_lmu.loihi.Simulator` does (including
-    nengo-loihi's splitting of large blocks over cores) and reads each block's use of
-    its core.
+    ``network`` is a ``nengo.Network``, built here the way
+    :class:`~nengo_lmu.loihi.Simulator` builds it (including nengo-loihi's splitting of
+    large blocks over cores), or an already built :class:`~nengo_lmu.loihi.Simulator`,
+    whose own model is read (no second build; the other arguments are then unused).
 
     Returns
     -------
@@ -69,19 +71,22 @@ def resources(network, dt=0.001, cores_per_chip=CORES_PER_CHIP, remove_passthrou
         exceeds), ``total``, ``cores``, ``chips`` and ``fits`` (on one chip).
         ``str()`` gives a table.
     """
-    model = make_model(network, dt=dt, input_ranges=input_ranges)
-    model.validation_level = compat.ValidationLevel.NONE
-    namer = _BlockNamer(model, network)
-    fit_blocks = model.build_callback
-
-    def build_callback(obj):
-        fit_blocks(obj)
-        namer.built(obj)
-
-    model.build_callback = build_callback
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.build(network, discretize=False, remove_passthrough=remove_passthrough)
+    if isinstance(network, nengo.Network):
+        model = make_model(network, dt=dt, input_ranges=input_ranges)
+        model.validation_level = compat.ValidationLevel.NONE
+        namer = name_blocks(model, network)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.build(network, discretize=False, remove_passthrough=remove_passthrough)
+    else:
+        model = getattr(network, "model", None)
+        namer = getattr(model, "nengo_lmu_block_namer", None)
+        if namer is None:
+            raise validation.error(
+                f"must be a nengo.Network or a built nengo_lmu.loihi.Simulator (got {network!r})",
+                "network",
+                where="resources",
+            )
     rows = []
     for block, (label, kind) in zip(model.blocks, namer.labels(model.blocks)):
         use = block.utilization()
@@ -90,6 +95,22 @@ def resources(network, dt=0.001, cores_per_chip=CORES_PER_CHIP, remove_passthrou
         row["overflow"] = [k for k, v in use.items() if v[0] > v[1]]
         rows.append(row)
     return Resources(rows, cores_per_chip)
+
+
+def name_blocks(model, network):
+    """Name ``model``'s blocks after ``network``'s objects as they are built (see
+    :class:`_BlockNamer`); kept as ``model.nengo_lmu_block_namer`` for :func:`resources`."""
+    namer = _BlockNamer(model, network)
+    previous = model.build_callback
+
+    def build_callback(obj):
+        if previous is not None:
+            previous(obj)
+        namer.built(obj)
+
+    model.build_callback = build_callback
+    model.nengo_lmu_block_namer = namer
+    return namer
 
 
 def object_names(network):

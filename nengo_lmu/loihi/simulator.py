@@ -6,6 +6,7 @@ from .. import validation
 from . import compat
 from .build import make_model
 from .emulator import FastEmulatorStep
+from .resources import name_blocks
 
 #: nengo-loihi's targets: the bit-true emulator, the emulator in floating point, a board
 TARGETS = ("sim", "simreal", "loihi")
@@ -89,6 +90,7 @@ class Simulator(nengo_loihi.Simulator):
         check_target(target)
         dt = validation.positive(dt, "dt", type(self))
         model = make_model(network, dt=dt, input_ranges=input_ranges)
+        name_blocks(model, network)  # so that resources(sim) reads this very build
         # nengo-loihi's "tau_s is already set" warnings are kept: they mean that a block
         # gets inputs with different synapses, and all of them will use the longest
         super().__init__(
