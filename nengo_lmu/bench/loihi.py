@@ -96,6 +96,12 @@ def check_network(order, n_neurons, theta, where):
     return order, n_neurons, theta
 
 
+def check_duration(duration, attr, where, low=0.0):
+    """A run's simulated seconds: finite, more than ``low``, at most :data:`~nengo_lmu.bench.MAX_STEPS` steps."""
+    steps(duration, L1["dt"], attr, where=where)
+    return validation.number(duration, attr, low=low, low_open=True, where=where)
+
+
 def run(order=L1["order"], n_neurons=L1["n_neurons"], theta=L1["theta"], seed=L1["seed"], duration=10.0,
         backends=("nengo", "loihi-simreal", "loihi-sim"), speed=True, speed_neurons=3000, speed_duration=2.0,
         progress=None, out_dir="results", overwrite=False):
@@ -108,13 +114,11 @@ def run(order=L1["order"], n_neurons=L1["n_neurons"], theta=L1["theta"], seed=L1
     # --- every argument and the output directory, before any (reference) run
     order, n_neurons, theta = check_network(order, n_neurons, theta, where)
     seed = validation.integer(seed, "seed", low=0, where=where)
-    steps(duration, L1["dt"], "duration", where=where)
-    duration = validation.number(duration, "duration", low=T_SKIP, low_open=True, where=where)
+    duration = check_duration(duration, "duration", where, low=T_SKIP)
     backends = values(backends, "backends", lambda v, a: check_backend(v, a, where=where), where=where)
     speed = validation.boolean(speed, "speed", where=where)
     speed_neurons = validation.integer(speed_neurons, "speed_neurons", low=0, high=MAX_NEURONS, where=where)
-    steps(speed_duration, L1["dt"], "speed_duration", where=where)
-    speed_duration = float(speed_duration)
+    speed_duration = check_duration(speed_duration, "speed_duration", where)
     progress = show_progress(progress)
     out_dir = check_output(out_dir, overwrite, where=where)
 
