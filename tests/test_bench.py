@@ -257,3 +257,23 @@ def test_delay_on_loihi_sim_builds_the_loihi_memory(tmp_path, capsys, report):
     # measured 0.217 / 0.164 (1.32x); seeds 1 and 2: 1.34x, 1.31x
     assert ratio < 1.6
     assert chip["delay_nrmse"] < 0.3
+
+
+@pytest.mark.slow
+def test_psmnist_tiny(tmp_path):
+    """psMNIST end to end on a tiny budget (the figures mean nothing here): its files, once."""
+    import inspect
+
+    from nengo_lmu import dl
+    from nengo_lmu.lmu import LMU
+
+    if "return_state" not in inspect.signature(dl.predict).parameters or not hasattr(LMU, "final_memory_state"):
+        pytest.skip("needs dl.predict(..., return_state=True) and LMU.final_memory_state (the dl change)")
+    results = bench.run(
+        "psmnist", units=8, order=4, epochs=1, batch_size=50, n_train=100, n_spiking=2, memory_neurons=5,
+        keras_batches=1, out_dir=str(tmp_path),
+    )
+    names = sorted(os.path.basename(p) for p in results["files"])
+    assert names == ["psmnist-params.npz", "psmnist-training.png", "psmnist.json"]
+    assert sorted(os.listdir(tmp_path)) == names
+    assert "memory_error" in results["time_domain"]["spiking_memory"]
