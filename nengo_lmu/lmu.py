@@ -491,14 +491,18 @@ class LMU(nengo.Network):
         paths = {flag: s[flag] for flag in PATHS}
         return param_shapes(s["units"], s["order"], s["input_dimensions"], s["memory_d"], s["output_dimensions"], paths)
 
-    def save_params(self, path, metadata=None, overwrite=False):
+    def save_params(self, path, metadata=None, overwrite=False, new_name=False):
         """Save the parameters and :meth:`signature` to an ``.npz`` file (no pickle).
 
         ``metadata`` (a JSON-serialisable dict, e.g. ``{"task": "psmnist"}``) is stored
         alongside; :meth:`load` returns it as ``lmu.metadata``. The file is written
-        atomically, at exactly ``path``; an existing file is refused unless ``overwrite``.
+        atomically, at exactly ``path``; an existing file is refused unless ``overwrite``,
+        or kept with ``new_name``, which takes the first free ``name-k.npz`` instead.
+        Returns the path written.
         """
-        return paramfile.write(path, self.signature(), self.params, metadata, overwrite, obj=self)
+        return paramfile.write(
+            path, self.signature(), self.params, metadata, overwrite, new_name, obj=self
+        )
 
     def load_params(self, path):
         """Load parameters saved by :meth:`save_params` into this network.

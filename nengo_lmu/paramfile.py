@@ -52,15 +52,24 @@ ParamFile = namedtuple("ParamFile", "signature params metadata")
 ParamFile.__doc__ = "What :func:`read` returns: signature and metadata (dicts), params (name -> ndarray)."
 
 
-def write(path, signature, params, metadata=None, overwrite=False, obj=None):
-    """Write a parameter file atomically; an existing ``path`` only with ``overwrite``."""
+def write(path, signature, params, metadata=None, overwrite=False, new_name=False, obj=None):
+    """Write a parameter file atomically; return the path written.
+
+    An existing ``path`` is replaced only with ``overwrite``; with ``new_name`` it is
+    kept and the first free ``name-k.npz`` is taken instead (:func:`nengo_lmu.io.write_new`).
+    """
     if metadata is not None and not isinstance(metadata, dict):
         raise validation.error(f"must be a dict or None (got {type(metadata).__name__})", "metadata", obj)
     members = {SIGNATURE: np.array(_json(signature, "signature", obj))}
     if metadata is not None:
         members[METADATA] = np.array(_json(metadata, "metadata", obj))
     members.update(params)
-    return io.write_atomic(path, lambda f: np.savez(f, **members), overwrite=overwrite)
+    def write_members(f):
+        np.savez(f, **members)
+
+    if new_name and not overwrite:
+        return io.write_new(path, write_members)
+    return io.write_atomic(path, write_members, overwrite=overwrite)
 
 
 def _json(value, attr, obj):

@@ -219,7 +219,7 @@ def test_resources_report_overflow_without_traceback():
 def test_l1_runs_on_the_emulator_with_bounded_error():
     """Config L1, shortened to 3 s (2 s scored). The full run is the benchmark."""
     net, probes = delay_network(**L1)
-    result = run_delay(net, probes, "sim", 3.0)
+    result = run_delay(net, probes, "loihi-sim", 3.0)
     assert result["fast_emulator"] and result["precompute"]
     assert result["nrmse"] < 0.2  # the naive construction measured 1.0 here
 
@@ -280,7 +280,7 @@ def _load_hardware_script(name):
 def test_hardware_script_runs_on_the_emulator(capsys, tmp_path):
     script = _load_hardware_script("run_delay")
     out = tmp_path / "fig.json"
-    code = script.main(["--target", "sim", "--duration", "1.5", "--order", "3",
+    code = script.main(["--backend", "loihi-sim", "--duration", "1.5", "--order", "3",
                         "--n-neurons", "90", "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
@@ -292,14 +292,14 @@ def test_hardware_script_keeps_existing_json(tmp_path, capsys):
     out = tmp_path / "fig.json"
     out.write_text("saved by the user")
     with pytest.raises(SystemExit):
-        _load_hardware_script("run_delay").main(["--target", "sim", "--json", str(out)])
+        _load_hardware_script("run_delay").main(["--backend", "loihi-sim", "--json", str(out)])
     assert "exists" in capsys.readouterr().err and out.read_text() == "saved by the user"
 
 
 def test_trained_lmu_hardware_script_runs_on_the_emulator(tmp_path, capsys):
     script = _load_hardware_script("run_lmu")
     params = os.path.join(os.path.dirname(nengo_lmu.__file__), "gui", "trained_lmu.npz")
-    code = script.main(["--target", "sim", "--params", params, "--n-test", "3000", "-o", str(tmp_path)])
+    code = script.main(["--backend", "loihi-sim", "--params", params, "--n-test", "3000", "-o", str(tmp_path)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "window-rms, spiking on loihi-sim: nrmse" in printed and "trained rate network" in printed
@@ -314,9 +314,9 @@ def test_hardware_script_without_nxsdk_explains(capsys):
     if HAS_NXSDK:
         pytest.skip("nxsdk is installed here")
     script = _load_hardware_script("run_delay")
-    assert script.main(["--target", "loihi", "--duration", "2"]) == 2
+    assert script.main(["--backend", "loihi", "--duration", "2"]) == 2
     assert "nxsdk" in capsys.readouterr().err
-    assert _load_hardware_script("run_lmu").main(["--target", "loihi"]) == 2
+    assert _load_hardware_script("run_lmu").main(["--backend", "loihi"]) == 2
     assert "nxsdk" in capsys.readouterr().err
 
 

@@ -117,7 +117,7 @@ def test_neuron_types_remember(neuron_type, bound, Simulator):
 
 
 def test_spiking_memory_beats_naive_construction():
-    from nengo_lmu.bench.delay import run_config
+    from nengo_lmu.bench.accuracy import run_config
 
     row = run_config("C2", duration=3.0)
     assert row["nrmse"] < 0.06

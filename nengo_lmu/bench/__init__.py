@@ -277,7 +277,8 @@ def save_figure(fig, out_dir, name, overwrite=False):
 
 def save_params(lmu, out_dir, name, metadata=None, overwrite=False):
     """Save ``lmu``'s parameters (:meth:`.LMU.save_params`) as ``out_dir/name.npz``."""
-    return save(out_dir, f"{name}.npz", lambda f: lmu.save_params(f, metadata=metadata), overwrite)
+    path = os.path.join(out_dir, f"{name}.npz")
+    return lmu.save_params(path, metadata=metadata, overwrite=overwrite, new_name=not overwrite)
 
 
 def _to_builtin(obj):

@@ -84,7 +84,6 @@ from .simulator import TARGETS, Simulator, check_target
 
 # the old private name, still called by nengo_lmu/bench/loihi.py and hardware/run_delay.py;
 # remove once they call check_target
-_check_target = check_target
 
 __all__ = [
     "CORES_PER_CHIP",
