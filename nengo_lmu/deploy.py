@@ -70,13 +70,14 @@ NEURONS = ("rate", "spiking")
 def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
                n_train=DEMO["n_train"], epochs=DEMO["epochs"], batch_size=DEMO["batch_size"],
                learning_rate=DEMO["learning_rate"], stride=DEMO["stride"], seed=DEMO["seed"],
-               dt=0.001, verbose=0, callbacks=None):
+               dt=0.001, verbose=0, callbacks=None, hardware=None):
     """Train a small LMU on the ``window-rms`` task through NengoDL.
 
     The memory's window is the task's (``window`` steps); ``n_train`` sequences of
     ``2 * window`` steps are cut (every ``stride`` steps) from one stream, each with the
     target at its last step. With the defaults: 64 ReLU units, order 6, about 10 s of
-    training on two CPU cores, output NRMSE about 0.01.
+    training on two CPU cores, output NRMSE about 0.01. ``hardware`` (e.g. ``"loihi"``)
+    trains it hardware-aware (:class:`nengo_lmu.dl.Hardware`).
 
     Returns
     -------
@@ -93,9 +94,10 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
     lmu = LMU(units, order, window * dt, output_dimensions=1, dt=dt, seed=seed, label="window-RMS LMU")
     history = dl.fit(
         lmu, x_train, y_train, epochs=epochs, batch_size=batch_size, loss="mse",
-        learning_rate=learning_rate, verbose=verbose, callbacks=callbacks,
+        learning_rate=learning_rate, verbose=verbose, callbacks=callbacks, hardware=hardware,
     )
-    lmu.metadata = {"task": "window-rms", "window": int(window), "seed": int(seed)}
+    # fit records hardware-aware settings in the metadata: keep them
+    lmu.metadata = dict(getattr(lmu, "metadata", None) or {}, task="window-rms", window=int(window), seed=int(seed))
     return lmu, history
 
 
@@ -348,7 +350,18 @@ def reference(lmu, task, test, states):
 # --- the pipeline -------------------------------------------------------------------
 
 
-def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=1000.0,
+def trained_firing_rate_scale(lmu, default=1000.0):
+    """The ``firing_rate_scale`` ``lmu`` was trained to be deployed at, else ``default``.
+
+    Hardware-aware training (:func:`nengo_lmu.dl.fit` with ``hardware=``) records it in
+    ``lmu.metadata["hardware"]``: the chip's staircase of rates it trained with is the
+    one at that scale, so deploying at another would undo the training.
+    """
+    hardware = (getattr(lmu, "metadata", None) or {}).get("hardware") or {}
+    return float(hardware.get("firing_rate_scale", default))
+
+
+def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
@@ -358,7 +371,9 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     (:func:`build`; on Loihi also its ``resources``, from the same build), run, and
     score against the trained rate network (:func:`reference`).
 
-    ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`). On the Loihi
+    ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
+    ``firing_rate_scale=None`` the scale the network was trained for
+    (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
     backends the hidden neurons must spike; they run on the chip, the exact memory on
     the host, and the host-to-chip inputs are scaled to the ranges the test data reach
     (:func:`nengo_lmu.loihi.lmu_input_ranges`).
@@ -380,6 +395,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     if on_loihi and neurons != "spiking":
         raise validation.error("Loihi runs spiking neurons only: use neurons='spiking'", "neurons", where="deploy")
     spec = TASKS[task]
+    if firing_rate_scale is None:
+        firing_rate_scale = trained_firing_rate_scale(lmu)
     synapse = spec["hidden_synapse"] if hidden_synapse == "task" else hidden_synapse
     test = test_data(task, lmu, n_test, seed=seed)
     states = exact_states(lmu, test["x"])

@@ -19,7 +19,7 @@ from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, 
 WHERE = "deploy"
 
 
-def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=1000.0,
+def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
         overwrite=False):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
@@ -41,7 +41,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     if is_loihi(backend) and neurons != "spiking":
         raise validation.error(f"backend {backend} runs spiking neurons only; drop --neurons rate", "neurons",
                                where=WHERE)
-    firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", where=WHERE)
+    if firing_rate_scale is not None:
+        firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", where=WHERE)
     if hidden_synapse is not None:
         hidden_synapse = validation.non_negative(hidden_synapse, "hidden_synapse", where=WHERE)
     memory_neurons = validation.integer(memory_neurons, "memory_neurons", low=0, high=10_000, where=WHERE)
@@ -151,7 +152,8 @@ COMMANDS = {
             Option("neurons", str, "hidden neurons: 'rate' as trained, or 'spiking' (ReLU to spiking ReLU); "
                    "Loihi needs spiking", choices=("rate", "spiking"), group="deployment"),
             Option("firing_rate_scale", float, "spiking: the hidden neurons fire this many times their trained "
-                   "rate (more spikes, less noise; Loihi fires at most once per step, 1/dt)", group="deployment"),
+                   "rate (more spikes, less noise; Loihi fires at most once per step, 1/dt); default: the scale the "
+                   "file was trained for (hardware-aware training), else 1000", group="deployment"),
             Option("hidden_synapse", float, "lowpass time constant (s) on the hidden neurons' outputs; 0 for "
                    "none; default: the task's (window-rms 0.05, psmnist none)", group="deployment"),
             Option("memory_neurons", int, "0: the exact memory; N: a spiking LIF memory of N neurons per "

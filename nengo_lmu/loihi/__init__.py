@@ -23,7 +23,8 @@ a builder registry private to the simulators made here.
 The package is split by stage, the way nengo-loihi splits its builder:
 
 * :mod:`~nengo_lmu.loihi.options`: memory options (:func:`memory_options`,
-  :class:`LegendreMemory`, :func:`chip_synapse_decay`);
+  :class:`LegendreMemory`, :func:`chip_synapse_decay`) and the chip's neuron types
+  (:func:`chip_neuron_type`);
 * :mod:`~nengo_lmu.loihi.build`: build rules (host-to-chip inputs, block fitting,
   :func:`make_model`, :func:`lmu_input_ranges`);
 * :mod:`~nengo_lmu.loihi.discretize`: weight discretisation (``discretize_model``);
@@ -78,7 +79,7 @@ What goes wrong on the chip, and what is done about it:
 from .build import INPUT_RANGE_STD, fitting_block_shape, lmu_input_ranges, make_model
 from .discretize import discretize_model
 from .emulator import FastEmulatorStep
-from .options import LegendreMemory, chip_synapse_decay, memory_options
+from .options import MAX_SPIKES_PER_STEP, LegendreMemory, chip_neuron_type, chip_synapse_decay, memory_options
 from .resources import CORES_PER_CHIP, LIMITS, Resources, resources
 from .simulator import TARGETS, Simulator, check_target
 
@@ -91,10 +92,12 @@ __all__ = [
     "INPUT_RANGE_STD",
     "LIMITS",
     "LegendreMemory",
+    "MAX_SPIKES_PER_STEP",
     "Resources",
     "Simulator",
     "TARGETS",
     "check_target",
+    "chip_neuron_type",
     "chip_synapse_decay",
     "discretize_model",
     "fitting_block_shape",
