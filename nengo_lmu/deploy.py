@@ -411,6 +411,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         from . import loihi  # imports nengo-loihi: only when used
 
         ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
+        with net:  # the hidden spikes, for the report (read from the chip's compartments)
+            spike_probe = nengo.Probe(net.hidden.neurons, synapse=None, label="hidden spikes")
     sim, probe, build_s = build(net, test["u"], backend, ranges)
     results = {"task": task, "backend": backend, "neurons": neurons}
     with sim:
@@ -418,6 +420,9 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             results["resources"] = loihi.resources(sim)
         # 4. run
         y, run_s = run(sim, probe, len(test["u"]), progress=progress, desc=backend)
+        if on_loihi:
+            spikes = np.asarray(sim.data[spike_probe]) * lmu.dt  # spikes per neuron per step
+            chip_ops = loihi.activity(sim)
 
     # 5. score and report
     results.update(score(task, y, test, synapse=synapse))
@@ -441,7 +446,57 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         ),
         y=y, test=test,
     )
+    if on_loihi:
+        results["report"] = report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale)
     return results
+
+
+def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale):
+    """The deployment report of a Loihi run: where the task's figure is lost, and what it costs.
+
+    ``metrics``: the task's figure of the trained rate network (``trained``), of the same
+    network with the chip's rates at the deployed ``firing_rate_scale`` and no spikes
+    (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`) and of the deployed network
+    (``deployed``: spikes, quantised weights, host-to-chip encoders). ``layers``: per
+    layer on the chip, neurons and mean / max spikes per neuron per step over the run.
+    ``cores``; and, from the emulator's counts (:func:`nengo_lmu.loihi.activity`),
+    synaptic operations and neuron updates per step and per inference (an input sample for
+    a stream task, a sequence otherwise) with an ENERGY ESTIMATE from published
+    per-operation figures.
+    """
+    from . import loihi
+
+    metric = TASKS[task]["metric"]
+    metrics = {"trained": (results["reference"] or {}).get(metric), "deployed": results[metric]}
+    if states is not None and not lmu.paths["hidden_to_hidden"]:
+        chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale)
+        metrics["chip_rates"] = reference(chip, task, test, states)[0][metric]
+    per_neuron = spikes.mean(axis=0)
+    layers = {"hidden": {"neurons": lmu.units, "mean_spikes_per_step": float(per_neuron.mean()),
+                         "max_spikes_per_step": float(spikes.max())}}
+    out = {"metric": metric, "metrics": metrics, "layers": layers, "cores": results["resources"].cores}
+    if chip_ops is not None:
+        per_inference = 1 if TASKS[task]["kind"] == "stream" else test["n_steps"]
+        out.update(chip_ops, steps_per_inference=per_inference,
+                   synaptic_ops_per_inference=chip_ops["synaptic_ops_per_step"] * per_inference,
+                   energy_per_inference_nj=chip_ops["energy_per_step_nj"] * per_inference)
+    return out
+
+
+def format_report(rep):
+    """:func:`report` as a few lines of text."""
+    lines = [f"{rep['metric']}: " + ", ".join(f"{k} {v:.4f}" for k, v in rep["metrics"].items() if v is not None)]
+    for name, layer in rep["layers"].items():
+        lines.append(f"{name}: {layer['neurons']} neurons, spikes per neuron per step mean "
+                     f"{layer['mean_spikes_per_step']:.3f}, max {layer['max_spikes_per_step']:.3f}")
+    lines.append(f"{rep['cores']} cores")
+    if "energy_per_inference_nj" in rep:
+        lines.append(f"per inference ({rep['steps_per_inference']} step(s)): "
+                     f"{rep['synaptic_ops_per_inference']:.0f} synaptic ops, "
+                     f"{rep['neuron_updates_per_step'] * rep['steps_per_inference']:.0f} neuron updates, "
+                     f"about {rep['energy_per_inference_nj']:.1f} nJ (ESTIMATE from published per-operation "
+                     "energies, Davies et al. 2018)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # python -m nengo_lmu.deploy OUT.npz: the GUI's trained network

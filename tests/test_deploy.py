@@ -142,6 +142,7 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
         results = json.load(f)
     assert results["resources"]["fits_one_chip"] and results["resources"]["cores"] == 1
     assert results["nrmse"] < 0.2
+    assert results["report"]["layers"]["hidden"]["max_spikes_per_step"] <= 1  # in the JSON too
 
 
 @pytest.mark.parametrize(
@@ -233,3 +234,31 @@ def test_deploy_on_loihi_builds_once_and_reports_that_build(monkeypatch):
     resources = results["resources"]
     assert isinstance(resources, loihi.Resources) and resources.cores > 0
     assert any(b["label"] == "hidden" for b in resources.blocks)
+
+
+def test_deployment_report_is_consistent():
+    """The report's figures agree with the run, the chip's limits and each other."""
+    loihi = pytest.importorskip("nengo_lmu.loihi")
+    results = deploy.deploy(TRAINED, backend="loihi-sim", n_test=1200)
+    rep = results["report"]
+    assert rep["metric"] == "nrmse"
+    assert rep["metrics"]["deployed"] == results["nrmse"]
+    assert rep["metrics"]["trained"] == results["reference"]["nrmse"]
+    # the chip's rates without spikes lose some, the spikes and quantised weights more
+    assert rep["metrics"]["trained"] < rep["metrics"]["chip_rates"] < rep["metrics"]["deployed"]
+    hidden = rep["layers"]["hidden"]
+    assert hidden["neurons"] == 64
+    assert 0 < hidden["mean_spikes_per_step"] <= hidden["max_spikes_per_step"] <= loihi.MAX_SPIKES_PER_STEP
+    resources = results["resources"]
+    assert rep["cores"] == resources.cores
+    assert rep["steps"] == 1200 and rep["steps_per_inference"] == 1  # a stream: one sample
+    assert rep["neuron_updates_per_step"] == resources.total["compartments"]
+    # every spike of the hidden layer reaches no chip synapse (its output goes to the host),
+    # so the synaptic operations are the host inputs' spikes: more than none, at most every
+    # in-axon's synapses every step
+    assert 0 < rep["synaptic_ops_per_step"] <= resources.total["in-axons"] * hidden["neurons"]
+    energy = (rep["synaptic_ops_per_step"] * loihi.ENERGY_PJ["synaptic_op"]
+              + rep["neuron_updates_per_step"] * loihi.ENERGY_PJ["neuron_update"]) / 1e3
+    assert rep["energy_per_inference_nj"] == pytest.approx(energy)
+    text = deploy.format_report(rep)
+    assert "ESTIMATE" in text and "64 neurons" in text

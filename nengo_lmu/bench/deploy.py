@@ -95,6 +95,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
           + (f" (trained rate network: {ref[metric]:.4f})" if ref else "")
           + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
           + f"; {results['steps_per_s']:.0f} steps/s")
+    if "report" in results:
+        print(deploy.format_report(results["report"]))
     if "resources" in results:
         print(results["resources"])
         results["resources"] = results["resources"].as_dict()

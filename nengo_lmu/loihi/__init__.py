@@ -30,6 +30,8 @@ The package is split by stage, the way nengo-loihi splits its builder:
 * :mod:`~nengo_lmu.loihi.discretize`: weight discretisation (``discretize_model``);
 * :mod:`~nengo_lmu.loihi.emulator`: the emulator speed-up (:class:`FastEmulatorStep`);
 * :mod:`~nengo_lmu.loihi.resources`: the resource report (:func:`resources`);
+* :mod:`~nengo_lmu.loihi.activity`: operations counted in an emulator run and an energy
+  estimate from them (:func:`activity`);
 * :mod:`~nengo_lmu.loihi.simulator`: :class:`Simulator` and :func:`check_target`;
 * :mod:`~nengo_lmu.loihi.compat`: every use of nengo-loihi's internals, and only there.
 
@@ -76,6 +78,7 @@ What goes wrong on the chip, and what is done about it:
   product per step (bit-identical results).
 """
 
+from .activity import ENERGY_PJ, activity
 from .build import INPUT_RANGE_STD, fitting_block_shape, lmu_input_ranges, make_model
 from .discretize import discretize_model
 from .emulator import FastEmulatorStep
@@ -88,6 +91,7 @@ from .simulator import TARGETS, Simulator, check_target
 
 __all__ = [
     "CORES_PER_CHIP",
+    "ENERGY_PJ",
     "FastEmulatorStep",
     "INPUT_RANGE_STD",
     "LIMITS",
@@ -97,6 +101,7 @@ __all__ = [
     "Simulator",
     "TARGETS",
     "check_target",
+    "activity",
     "chip_neuron_type",
     "chip_synapse_decay",
     "discretize_model",
