@@ -32,7 +32,6 @@ nengo-loihi when used.
 
 import os
 import time
-import warnings
 
 import numpy as np
 import nengo
@@ -376,7 +375,10 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
     backends the hidden neurons must spike; they run on the chip, the exact memory on
     the host, and the host-to-chip inputs are scaled to the ranges the test data reach
-    (:func:`nengo_lmu.loihi.lmu_input_ranges`).
+    (:func:`nengo_lmu.loihi.lmu_input_ranges`). A ``firing_rate_scale`` at which the
+    trained network's hidden neurons would need more than one spike per step on the test
+    data is refused there (``ValidationError`` naming the scale that fits) before
+    anything is built.
 
     Returns
     -------
@@ -402,6 +404,18 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     states = exact_states(lmu, test["x"])
 
     # 2. convert the neurons
+    # the trained rate network on the test data (numpy, cheap): its peak rate is checked
+    # against the chip's limit before anything is built
+    ref, peak = reference(lmu, task, test, states)
+    peak_hz = None if peak is None or neurons != "spiking" else peak / lmu.firing_rate_scale * firing_rate_scale
+    if on_loihi and peak_hz is not None and peak_hz > 1 / lmu.dt:
+        raise validation.error(
+            f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz at dt={lmu.dt:g}), but at "
+            f"firing_rate_scale={firing_rate_scale:g} the hidden neurons would need up to {peak_hz:.0f} Hz "
+            f"on this test data; nearest scale that fits: {firing_rate_scale / peak_hz / lmu.dt:.4g}",
+            "firing_rate_scale",
+            where="deploy",
+        )
     stats = memory_statistics(lmu, test["x"], spec["high"]) if memory_neurons else None
     net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend)
 
@@ -426,17 +440,10 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
 
     # 5. score and report
     results.update(score(task, y, test, synapse=synapse))
-    results["reference"], peak = reference(lmu, task, test, states)
-    if peak is not None and neurons == "spiking":
+    results["reference"] = ref
+    if peak_hz is not None:
         # the trained rate network's highest hidden rate, at the deployed scale
-        results["peak_rate_hz"] = peak / lmu.firing_rate_scale * firing_rate_scale
-        if on_loihi and results["peak_rate_hz"] > 1 / lmu.dt:
-            warnings.warn(
-                f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz), but "
-                f"the hidden neurons would need up to {results['peak_rate_hz']:.0f} Hz at "
-                f"firing_rate_scale={firing_rate_scale:g}: the fastest saturate; a scale "
-                f"up to {firing_rate_scale / results['peak_rate_hz'] / lmu.dt:.3g} avoids it"
-            )
+        results["peak_rate_hz"] = peak_hz
     results.update(
         build_s=build_s, run_s=run_s, steps_per_s=len(test["u"]) / run_s, n_steps=len(test["u"]),
         settings=dict(

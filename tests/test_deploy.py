@@ -262,3 +262,17 @@ def test_deployment_report_is_consistent():
     assert rep["energy_per_inference_nj"] == pytest.approx(energy)
     text = deploy.format_report(rep)
     assert "ESTIMATE" in text and "64 neurons" in text
+
+
+def test_deploy_refuses_rates_the_chip_cannot_fire(monkeypatch):
+    """Above one spike per step the fastest hidden neurons would saturate: refused before
+    building, with the scale that fits (the shipped network peaks at about 350 Hz at scale 1000 here)."""
+    pytest.importorskip("nengo_lmu.loihi")
+
+    def never(*args, **kwargs):
+        raise AssertionError("built before the check")
+
+    monkeypatch.setattr(deploy, "build", never)
+    with pytest.raises(ValidationError, match=r"deploy.firing_rate_scale: on Loihi a neuron spikes at most "
+                       r"once per step \(1000 Hz.*nearest scale that fits: 2835$"):
+        deploy.deploy(TRAINED, backend="loihi-sim", n_test=1200, firing_rate_scale=5000)
