@@ -55,7 +55,7 @@ TASKS = {
 
 #: the demo network of :func:`train_demo` (and of nengo_lmu/gui/trained_lmu.npz)
 DEMO = dict(units=64, order=6, window=500, n_train=2000, epochs=30, batch_size=50,
-            learning_rate=3e-3, stride=100, seed=0)
+            learning_rate=3e-3, stride=100, seed=0, hardware_epochs=10, hardware_learning_rate=1e-4)
 
 #: spiking versions of the rate neuron types a network is trained with
 SPIKING = {
@@ -75,8 +75,10 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
     The memory's window is the task's (``window`` steps); ``n_train`` sequences of
     ``2 * window`` steps are cut (every ``stride`` steps) from one stream, each with the
     target at its last step. With the defaults: 64 ReLU units, order 6, about 10 s of
-    training on two CPU cores, output NRMSE about 0.01. ``hardware`` (e.g. ``"loihi"``)
-    trains it hardware-aware (:class:`nengo_lmu.dl.Hardware`).
+    training on two CPU cores, output NRMSE about 0.01. ``hardware`` (e.g. ``"loihi"``,
+    :class:`nengo_lmu.dl.Hardware`) then fine-tunes it hardware-aware, for
+    ``DEMO["hardware_epochs"]`` epochs at ``DEMO["hardware_learning_rate"]``; ``history``
+    is then the fine-tuning's.
 
     Returns
     -------
@@ -93,8 +95,13 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
     lmu = LMU(units, order, window * dt, output_dimensions=1, dt=dt, seed=seed, label="window-RMS LMU")
     history = dl.fit(
         lmu, x_train, y_train, epochs=epochs, batch_size=batch_size, loss="mse",
-        learning_rate=learning_rate, verbose=verbose, callbacks=callbacks, hardware=hardware,
+        learning_rate=learning_rate, verbose=verbose, callbacks=callbacks,
     )
+    if hardware is not None:
+        history = dl.fit(
+            lmu, x_train, y_train, epochs=DEMO["hardware_epochs"], batch_size=batch_size, loss="mse",
+            learning_rate=DEMO["hardware_learning_rate"], verbose=verbose, hardware=hardware,
+        )
     # fit records hardware-aware settings in the metadata: keep them
     lmu.metadata = dict(getattr(lmu, "metadata", None) or {}, task="window-rms", window=int(window), seed=int(seed))
     return lmu, history

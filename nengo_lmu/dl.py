@@ -60,10 +60,9 @@ class Hardware:
       so rates are a staircase of the input current, saturating at one spike per step),
       trained with that staircase forward and the smooth curve's gradient
       (nengo-extras' NengoDL builders, which nengo-loihi installs);
-    * optionally, a firing-rate budget: a penalty ``rate_weight * (r - rate_target)**2``
-      on the hidden layer's mean rate ``r`` in spikes per neuron per step (fewer spikes,
-      fewer synaptic operations; the chip's cap of one spike per step is in the rate
-      curve itself).
+    * optionally, a firing-rate budget: a penalty ``rate_weight * d**2`` on each active
+      hidden neuron's distance ``d`` from the band ``rate_target = (low, high)`` in
+      spikes per step (the chip's cap of one spike per step is in the rate curve itself).
 
     Parameters
     ----------
@@ -73,11 +72,25 @@ class Hardware:
         The deployed hidden neurons fire this many times their trained rate
         (:func:`nengo_lmu.deploy.convert`); the staircase is the chip's at this scale.
         With ``dt = 1 ms`` a trained rate of 1 is then ``firing_rate_scale`` Hz.
-    rate_target : float or None
-        Target mean rate of the hidden layer, in spikes per neuron per step, in
-        ``(0, 1]``: a Loihi neuron spikes at most once per step. None: no budget.
+    rate_target : (float, float) or None
+        Band ``(low, high)`` of each active hidden neuron's rate, in spikes per step,
+        ``0 <= low < high <= 1`` (a Loihi neuron spikes at most once per step). None: no
+        budget.
     rate_weight : float
         Weight of the rate penalty (with ``rate_target``).
+
+    Use it to fine-tune a network trained as usual: the staircase's straight-through
+    gradient is too rough to train from scratch (from random weights the network settles
+    on rates so slow that the staircase is fine but the spikes are too few to read), and
+    a few epochs at a small learning rate adapt the trained weights to it::
+
+        dl.fit(lmu, x, y, epochs=30)                                   # rates, as usual
+        dl.fit(lmu, x, y, epochs=10, learning_rate=1e-4, hardware="loihi")
+
+    On the window-rms demo (:func:`nengo_lmu.deploy.train_demo` with ``hardware=``) this
+    lowered the NRMSE deployed on the bit-true emulator from 0.069 to 0.061 (seed 0), 0.073
+    to 0.047 (seed 1). The rate budget is there to hold rates in a band; it did not lower
+    that error.
 
     Every argument is checked here, before any training.
     """

