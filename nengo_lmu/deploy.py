@@ -209,8 +209,14 @@ def memory_statistics(lmu, x, high=None):
     return statistics.Measured(u, high=high or 0.5 / lmu.dt).white_noise()
 
 
+#: where the memory runs: ``host``, the exact memory (on the host, beside a chip);
+#: ``chip``, a spiking memory with the backend's options feeding the hidden neurons
+#: neuron to neuron
+MEMORY = ("host", "chip")
+
+
 def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=None,
-            memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None):
+            memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None, memory=None):
     """Stage 2: the network to deploy, ``lmu``'s parameters with the chosen neurons.
 
     Parameters
@@ -230,11 +236,19 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
     backend : str or None
         The backend the network is for (:data:`nengo_lmu.backends.BACKENDS`); None:
         ``"loihi-sim"`` if ``loihi`` else ``"nengo"``.
+    memory : {"host", "chip"} or None
+        ``"chip"``: the spiking memory (``memory_neurons`` >= 1) feeds the hidden neurons
+        neuron to neuron (``state_readout="neurons"``: on Loihi, no decode neurons and no
+        trip through the host between them). ``"host"``: the exact memory
+        (``memory_neurons`` must be 0). None: ``"chip"`` if ``memory_neurons`` else
+        ``"host"``, the spiking memory then read through its ``state`` node.
     loihi : bool
         Shorthand for a Loihi backend (kept for existing callers).
     """
     backend = backends.check_backend(backend or ("loihi-sim" if loihi else "nengo"), where="convert")
     validation.choice(neurons, NEURONS, "neurons", where="convert")
+    if memory is not None:
+        check_memory(memory, memory_neurons, where="convert")
     kwargs = dict(hidden_synapse=hidden_synapse)
     if neurons == "spiking":
         spiking_type = _spiking_type(lmu.neuron_type)
@@ -248,7 +262,26 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
             options, n_neurons=int(memory_neurons) * lmu.order * lmu.memory_d,
             input_statistics=memory_input_statistics,
         )
+        if memory == "chip":
+            kwargs["memory"]["state_readout"] = "neurons"
     return lmu.with_neurons(**kwargs)
+
+
+def check_memory(memory, memory_neurons, where):
+    """``memory`` if it agrees with ``memory_neurons`` (see :func:`convert`)."""
+    validation.choice(memory, MEMORY, "memory", where=where)
+    if memory == "chip" and not memory_neurons:
+        raise validation.error(
+            "memory='chip' is a spiking memory: give memory_neurons >= 1 (neurons per coefficient)",
+            "memory", where=where,
+        )
+    if memory == "host" and memory_neurons:
+        raise validation.error(
+            f"memory='host' is the exact memory, without neurons (got memory_neurons={memory_neurons}); "
+            "a spiking memory is memory='chip'",
+            "memory", where=where,
+        )
+    return memory
 
 
 def _spiking_type(neuron_type):
@@ -368,7 +401,7 @@ def trained_firing_rate_scale(lmu, default=1000.0):
 
 
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
-           hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False):
+           hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
     The stages, each once: load the parameters (``lmu`` may be a parameter file), run
@@ -377,6 +410,10 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     (:func:`build`; on Loihi also its ``resources``, from the same build), run, and
     score against the trained rate network (:func:`reference`).
 
+    ``memory="chip"`` deploys the whole network (:func:`convert`): the spiking memory of
+    ``memory_neurons`` neurons per coefficient, with the backend's options, feeding the
+    hidden neurons neuron to neuron (on Loihi both on the chip, only the input and output
+    crossing to and from the host); ``memory="host"`` the exact memory on the host.
     ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
     ``firing_rate_scale=None`` the scale the network was trained for
     (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
@@ -400,6 +437,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     task = task_of(lmu, task)
     backends.check_backend(backend, where="deploy")
     validation.choice(neurons, NEURONS, "neurons", where="deploy")
+    if memory is not None:
+        check_memory(memory, memory_neurons, where="deploy")
     on_loihi = backends.is_loihi(backend)
     if on_loihi and neurons != "spiking":
         raise validation.error("Loihi runs spiking neurons only: use neurons='spiking'", "neurons", where="deploy")
@@ -424,7 +463,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             where="deploy",
         )
     stats = memory_statistics(lmu, test["x"], spec["high"]) if memory_neurons else None
-    net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend)
+    net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend, memory=memory)
 
     # 3. build for the backend (the Loihi one with its input ranges; resources read from it)
     ranges = None
@@ -455,7 +494,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         build_s=build_s, run_s=run_s, steps_per_s=len(test["u"]) / run_s, n_steps=len(test["u"]),
         settings=dict(
             firing_rate_scale=firing_rate_scale if neurons == "spiking" else None,
-            hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test or spec["n_test"],
+            hidden_synapse=synapse, memory_neurons=memory_neurons, memory=memory, n_test=n_test or spec["n_test"],
             seed=seed, units=lmu.units, order=lmu.order, theta_steps=round(lmu.theta / lmu.dt),
         ),
         y=y, test=test,

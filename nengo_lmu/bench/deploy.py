@@ -21,12 +21,14 @@ WHERE = "deploy"
 
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
-        overwrite=False):
+        overwrite=False, memory=None):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
     ``memory_neurons=0`` keeps the exact memory, N makes it spiking with N neurons per
-    coefficient; ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
+    coefficient; ``memory="chip"`` (with ``memory_neurons``) deploys the whole network, the
+    spiking memory feeding the hidden neurons neuron to neuron, ``"host"`` the exact memory
+    (:func:`nengo_lmu.deploy.convert`); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
     """
@@ -46,6 +48,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     if hidden_synapse is not None:
         hidden_synapse = validation.non_negative(hidden_synapse, "hidden_synapse", where=WHERE)
     memory_neurons = validation.integer(memory_neurons, "memory_neurons", low=0, high=10_000, where=WHERE)
+    if memory is not None:
+        deploy.check_memory(memory, memory_neurons, where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
     seed = validation.integer(seed, "seed", low=0, where=WHERE)
@@ -88,6 +92,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     results = deploy.deploy(
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
+        memory=memory,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
@@ -158,8 +163,12 @@ COMMANDS = {
                    "file was trained for (hardware-aware training), else 1000", group="deployment"),
             Option("hidden_synapse", float, "lowpass time constant (s) on the hidden neurons' outputs; 0 for "
                    "none; default: the task's (window-rms 0.05, psmnist none)", group="deployment"),
-            Option("memory_neurons", int, "0: the exact memory; N: a spiking LIF memory of N neurons per "
-                   "coefficient", group="deployment"),
+            Option("memory_neurons", int, "0: the exact memory; N: a spiking memory of N neurons per "
+                   "coefficient (LIF; on Loihi the chip's options)", group="deployment"),
+            Option("memory", str, "where the memory runs: 'chip', a spiking memory (give --memory-neurons) "
+                   "feeding the hidden neurons neuron to neuron, on Loihi the whole network on the chip; "
+                   "'host', the exact memory (on Loihi on the host, the hidden layer on the chip)",
+                   choices=("host", "chip"), group="deployment"),
             Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); psmnist, test "
                    "digits presented back to back (default 100)", group="test data"),
             Option("seed", int, "seed of the test signal and of the demo network", group="test data"),
