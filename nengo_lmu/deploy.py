@@ -401,7 +401,8 @@ def trained_firing_rate_scale(lmu, default=1000.0):
 
 
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
-           hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None):
+           hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
+           attribute=False):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
     The stages, each once: load the parameters (``lmu`` may be a parameter file), run
@@ -414,6 +415,10 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     ``memory_neurons`` neurons per coefficient, with the backend's options, feeding the
     hidden neurons neuron to neuron (on Loihi both on the chip, only the input and output
     crossing to and from the host); ``memory="host"`` the exact memory on the host.
+    ``attribute=True`` (Loihi backends) adds intermediate runs to the report, each a
+    further build and run: on ``loihi-sim`` the same network on the float emulator
+    (``loihi-simreal``: spikes, no quantised weights), and with ``memory="chip"`` the
+    exact memory on the host instead.
     ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
     ``firing_rate_scale=None`` the scale the network was trained for
     (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
@@ -439,6 +444,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     validation.choice(neurons, NEURONS, "neurons", where="deploy")
     if memory is not None:
         check_memory(memory, memory_neurons, where="deploy")
+    attribute = validation.boolean(attribute, "attribute", where="deploy")
     on_loihi = backends.is_loihi(backend)
     if on_loihi and neurons != "spiking":
         raise validation.error("Loihi runs spiking neurons only: use neurons='spiking'", "neurons", where="deploy")
@@ -471,8 +477,13 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         from . import loihi  # imports nengo-loihi: only when used
 
         ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
-        with net:  # the hidden spikes, for the report (read from the chip's compartments)
-            spike_probe = nengo.Probe(net.hidden.neurons, synapse=None, label="hidden spikes")
+        # the spikes of each layer on the chip, for the report (read from its compartments)
+        layers = {"hidden": [net.hidden]}
+        if net.memory.coefficient_ensembles:
+            layers["memory"] = net.memory.coefficient_ensembles
+        with net:
+            spike_probes = {name: [nengo.Probe(e.neurons, synapse=None) for e in ensembles]
+                            for name, ensembles in layers.items()}
     sim, probe, build_s = build(net, test["u"], backend, ranges)
     results = {"task": task, "backend": backend, "neurons": neurons}
     with sim:
@@ -481,7 +492,9 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         # 4. run
         y, run_s = run(sim, probe, len(test["u"]), progress=progress, desc=backend)
         if on_loihi:
-            spikes = np.asarray(sim.data[spike_probe]) * lmu.dt  # spikes per neuron per step
+            # spikes per neuron per step, (steps, neurons) per layer
+            spikes = {name: np.hstack([np.asarray(sim.data[p]) for p in probes]) * lmu.dt
+                      for name, probes in spike_probes.items()}
             chip_ops = loihi.activity(sim)
 
     # 5. score and report
@@ -501,6 +514,17 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     )
     if on_loihi:
         results["report"] = report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale)
+        if attribute:
+            steps = {}
+            if backend == "loihi-sim":
+                steps["spikes_float_weights"] = (net, "loihi-simreal")
+            if memory_neurons:
+                host = convert(lmu, neurons, firing_rate_scale, synapse, backend=backend, memory="host")
+                steps["memory_on_host"] = (host, backend)
+            for name, (network, on) in steps.items():
+                ranges_ = loihi.lmu_input_ranges(network, test["x"], states=states)
+                y_ = run_stream(network, test["u"], on, input_ranges=ranges_)["y"]
+                results["report"]["metrics"][name] = score(task, y_, test, synapse=synapse)[TASKS[task]["metric"]]
     return results
 
 
@@ -510,8 +534,10 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     ``metrics``: the task's figure of the trained rate network (``trained``), of the same
     network with the chip's rates at the deployed ``firing_rate_scale`` and no spikes
     (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`) and of the deployed network
-    (``deployed``: spikes, quantised weights, host-to-chip encoders). ``layers``: per
-    layer on the chip, neurons and mean / max spikes per neuron per step over the run.
+    (``deployed``: spikes, quantised weights, host-to-chip encoders); ``deploy(...,
+    attribute=True)`` adds ``spikes_float_weights`` and ``memory_on_host``. ``layers``: per
+    layer on the chip (``hidden``; ``memory`` when it is spiking), neurons and mean / max
+    spikes per neuron per step over the run (``spikes``: ``name -> (steps, neurons)``).
     ``cores``; and, from the emulator's counts (:func:`nengo_lmu.loihi.activity`),
     synaptic operations and neuron updates per step and per inference (an input sample for
     a stream task, a sequence otherwise) with an ENERGY ESTIMATE from published
@@ -524,9 +550,8 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     if states is not None and not lmu.paths["hidden_to_hidden"]:
         chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale)
         metrics["chip_rates"] = reference(chip, task, test, states)[0][metric]
-    per_neuron = spikes.mean(axis=0)
-    layers = {"hidden": {"neurons": lmu.units, "mean_spikes_per_step": float(per_neuron.mean()),
-                         "max_spikes_per_step": float(spikes.max())}}
+    layers = {name: {"neurons": int(s.shape[1]), "mean_spikes_per_step": float(s.mean()),
+                     "max_spikes_per_step": float(s.max())} for name, s in spikes.items()}
     out = {"metric": metric, "metrics": metrics, "layers": layers, "cores": results["resources"].cores}
     if chip_ops is not None:
         per_inference = 1 if TASKS[task]["kind"] == "stream" else test["n_steps"]

@@ -21,7 +21,7 @@ WHERE = "deploy"
 
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
-        overwrite=False, memory=None):
+        overwrite=False, memory=None, attribute=False):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
@@ -50,6 +50,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     memory_neurons = validation.integer(memory_neurons, "memory_neurons", low=0, high=10_000, where=WHERE)
     if memory is not None:
         deploy.check_memory(memory, memory_neurons, where=WHERE)
+    attribute = validation.boolean(attribute, "attribute", where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
     seed = validation.integer(seed, "seed", low=0, where=WHERE)
@@ -92,7 +93,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     results = deploy.deploy(
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
-        memory=memory,
+        memory=memory, attribute=attribute,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
@@ -169,6 +170,9 @@ COMMANDS = {
                    "feeding the hidden neurons neuron to neuron, on Loihi the whole network on the chip; "
                    "'host', the exact memory (on Loihi on the host, the hidden layer on the chip)",
                    choices=("host", "chip"), group="deployment"),
+            Option("attribute", bool, "Loihi: add intermediate runs to the report (float emulator; exact memory "
+                   "on the host when --memory chip), to attribute the loss; one build and run each",
+                   group="deployment"),
             Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); psmnist, test "
                    "digits presented back to back (default 100)", group="test data"),
             Option("seed", int, "seed of the test signal and of the demo network", group="test data"),
