@@ -158,6 +158,7 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
         (["--hidden-synapse", "-1"], "--hidden-synapse must be >= 0"),
         (["--neurons", "lif"], "invalid choice: 'lif'"),
         (["--memory", "chip"], "memory='chip' is a spiking memory: give memory_neurons"),
+        (["--params", TRAINED, "--hardware", "loihi"], "--hardware:? trains the demo network only"),
     ],
 )
 def test_deploy_bad_arguments_one_line(args, message, tmp_path, capsys):
@@ -322,3 +323,17 @@ def test_memory_placement_refused_before_any_work(kwargs, message, monkeypatch):
     monkeypatch.setattr(deploy, "test_data", lambda *a, **k: pytest.fail("worked before the check"))
     with pytest.raises(ValidationError, match=message):
         deploy.deploy(TRAINED, backend="loihi-sim", **kwargs)
+
+
+def test_deploy_trains_the_demo_for_the_chip(tmp_path):
+    """--hardware loihi: the demo trained, fine-tuned on the chip's rates, saved with that
+    record, and deployed at the scale it was trained for."""
+    pytest.importorskip("nengo_loihi")
+    args = ["deploy", "--hardware", "loihi", "--demo-epochs", "3", "--n-test", "1200", "-o", str(tmp_path),
+            "--no-progress"]
+    assert cli.main(args) == 0
+    saved = LMU.load(tmp_path / "deploy-window-rms-params.npz")
+    assert saved.metadata["hardware"]["target"] == "loihi"
+    with open(tmp_path / "deploy-window-rms-nengo.json") as f:
+        results = json.load(f)
+    assert results["settings"]["firing_rate_scale"] == saved.metadata["hardware"]["firing_rate_scale"]

@@ -14,6 +14,7 @@ writes
 
 from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
+from ..dl import HARDWARE
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
 WHERE = "deploy"
@@ -21,14 +22,16 @@ WHERE = "deploy"
 
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
-        overwrite=False, memory=None, attribute=False):
+        overwrite=False, memory=None, attribute=False, hardware="none"):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
     ``memory_neurons=0`` keeps the exact memory, N makes it spiking with N neurons per
     coefficient; ``memory="chip"`` (with ``memory_neurons``) deploys the whole network, the
     spiking memory feeding the hidden neurons neuron to neuron, ``"host"`` the exact memory
-    (:func:`nengo_lmu.deploy.convert`); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
+    (:func:`nengo_lmu.deploy.convert`); ``hardware="loihi"`` fine-tunes the demo network for
+    the chip after training it (:func:`nengo_lmu.deploy.train_demo`; a ``params`` file keeps
+    its own training); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
     """
@@ -51,6 +54,10 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     if memory is not None:
         deploy.check_memory(memory, memory_neurons, where=WHERE)
     attribute = validation.boolean(attribute, "attribute", where=WHERE)
+    validation.choice(hardware, ("none",) + HARDWARE, "hardware", where=WHERE)
+    if hardware != "none" and params is not None:
+        raise validation.error("trains the demo network only: drop --params, or train the file's network "
+                               "with dl.fit(..., hardware=...)", "hardware", where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
     seed = validation.integer(seed, "seed", low=0, where=WHERE)
@@ -82,7 +89,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
             from tqdm.keras import TqdmCallback
 
             callbacks = [TqdmCallback(epochs=demo_epochs, verbose=0, desc="training")]
-        lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks)
+        lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks,
+                                         hardware=None if hardware == "none" else hardware)
         path = save_params(lmu, out_dir, f"deploy-{task}-params", lmu.metadata, overwrite)
         files.append(path)
         out.update(params_file=path, train_seconds=history["seconds"], train_loss=history["loss"][-1])
@@ -154,6 +162,9 @@ COMMANDS = {
                    "from the file's metadata, or takes psmnist for a psMNIST-sized network",
                    choices=("auto", "psmnist", "window-rms"), group="the trained network"),
             Option("demo_epochs", int, "training epochs of the demo network (without --params)",
+                   group="the trained network"),
+            Option("hardware", str, "'loihi': then fine-tune the demo network on the chip's rates "
+                   "(hardware-aware training, nengo_lmu.dl.Hardware)", choices=("none",) + HARDWARE,
                    group="the trained network"),
             Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
                    choices=tuple(BACKENDS), group="deployment"),
