@@ -531,9 +531,11 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
 def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale):
     """The deployment report of a Loihi run: where the task's figure is lost, and what it costs.
 
-    ``metrics``: the task's figure of the trained rate network (``trained``), of the same
-    network with the chip's rates at the deployed ``firing_rate_scale`` and no spikes
-    (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`) and of the deployed network
+    ``metrics``: the task's figure of the rate network with its own neurons (``rate``), of
+    the same network with the chip's rates at the deployed ``firing_rate_scale`` and no
+    spikes (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`), of the network as
+    it was trained (``trained``: ``chip_rates`` after hardware-aware training, else
+    ``rate``) and of the deployed network
     (``deployed``: spikes, quantised weights, host-to-chip encoders); ``deploy(...,
     attribute=True)`` adds ``spikes_float_weights`` and ``memory_on_host``. ``layers``: per
     layer on the chip (``hidden``; ``memory`` when it is spiking), neurons and mean / max
@@ -546,10 +548,13 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     from . import loihi
 
     metric = TASKS[task]["metric"]
-    metrics = {"trained": (results["reference"] or {}).get(metric), "deployed": results[metric]}
+    metrics = {"rate": (results["reference"] or {}).get(metric), "deployed": results[metric]}
     if states is not None and not lmu.paths["hidden_to_hidden"]:
         chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale)
         metrics["chip_rates"] = reference(chip, task, test, states)[0][metric]
+    # the network as it was trained: hardware-aware training trained the chip's rates
+    hardware_trained = "hardware" in (getattr(lmu, "metadata", None) or {})
+    metrics["trained"] = metrics.get("chip_rates") if hardware_trained else metrics["rate"]
     layers = {name: {"neurons": int(s.shape[1]), "mean_spikes_per_step": float(s.mean()),
                      "max_spikes_per_step": float(s.max())} for name, s in spikes.items()}
     out = {"metric": metric, "metrics": metrics, "layers": layers, "cores": results["resources"].cores}

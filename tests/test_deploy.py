@@ -244,7 +244,8 @@ def test_deployment_report_is_consistent():
     results = deploy.deploy(TRAINED, backend="loihi-sim", n_test=1200, attribute=True)
     rep = results["report"]
     # attribute=True: the same network on the float emulator; no spiking memory to move
-    assert set(rep["metrics"]) == {"trained", "chip_rates", "spikes_float_weights", "deployed"}
+    assert set(rep["metrics"]) == {"rate", "trained", "chip_rates", "spikes_float_weights", "deployed"}
+    assert rep["metrics"]["trained"] == rep["metrics"]["rate"]  # trained plainly
     assert 0 < rep["metrics"]["spikes_float_weights"] < 0.2
     assert rep["metric"] == "nrmse"
     assert rep["metrics"]["deployed"] == results["nrmse"]

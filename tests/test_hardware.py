@@ -33,6 +33,8 @@ def test_hardware_aware_training_lowers_the_deployed_error():
     reports = {name: deploy.deploy(lmu, backend="loihi-sim", n_test=3000)["report"]
                for name, lmu in (("plain", plain), ("aware", aware))}
     deployed = {name: r["metrics"]["deployed"] for name, r in reports.items()}
+    # the network as trained: the chip's rates for the one trained for the chip
+    assert reports["aware"]["metrics"]["trained"] == reports["aware"]["metrics"]["chip_rates"]
     assert deployed["aware"] < deployed["plain"] < 0.1, deployed
 
 
