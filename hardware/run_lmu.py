@@ -5,10 +5,12 @@ The same network, the same metrics, whatever the backend::
 
     python hardware/run_lmu.py --backend loihi-sim                          # emulator, demo network
     python hardware/run_lmu.py --backend loihi --params psmnist-params.npz  # a board
+    python hardware/run_lmu.py --memory chip --memory-neurons 100           # all on the chip
     SLURM=1 PARTITION=loihi python hardware/run_lmu.py --backend loihi      # INRC cloud
 
 This is ``nengo-lmu deploy`` with the Loihi backends only; every other option is passed
-through (``--params``, ``--firing-rate-scale``, ``--n-test``, ``--out-dir``...: see
+through (``--params``, ``--memory chip|host``, ``--memory-neurons``, ``--firing-rate-scale``,
+``--n-test``, ``--out-dir``...: see
 ``nengo-lmu deploy --help``). Without ``--params`` the small ``window-rms`` demo network
 is trained first (about 20 s). It prints the chip resources, the task's figure for the
 deployed network (NRMSE or accuracy) next to the trained rate network's on the same data,

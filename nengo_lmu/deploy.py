@@ -32,7 +32,6 @@ nengo-loihi when used.
 
 import os
 import time
-import warnings
 
 import numpy as np
 import nengo
@@ -56,7 +55,7 @@ TASKS = {
 
 #: the demo network of :func:`train_demo` (and of nengo_lmu/gui/trained_lmu.npz)
 DEMO = dict(units=64, order=6, window=500, n_train=2000, epochs=30, batch_size=50,
-            learning_rate=3e-3, stride=100, seed=0)
+            learning_rate=3e-3, stride=100, seed=0, hardware_epochs=10, hardware_learning_rate=1e-4)
 
 #: spiking versions of the rate neuron types a network is trained with
 SPIKING = {
@@ -70,13 +69,16 @@ NEURONS = ("rate", "spiking")
 def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
                n_train=DEMO["n_train"], epochs=DEMO["epochs"], batch_size=DEMO["batch_size"],
                learning_rate=DEMO["learning_rate"], stride=DEMO["stride"], seed=DEMO["seed"],
-               dt=0.001, verbose=0, callbacks=None):
+               dt=0.001, verbose=0, callbacks=None, hardware=None):
     """Train a small LMU on the ``window-rms`` task through NengoDL.
 
     The memory's window is the task's (``window`` steps); ``n_train`` sequences of
     ``2 * window`` steps are cut (every ``stride`` steps) from one stream, each with the
     target at its last step. With the defaults: 64 ReLU units, order 6, about 10 s of
-    training on two CPU cores, output NRMSE about 0.01.
+    training on two CPU cores, output NRMSE about 0.01. ``hardware`` (e.g. ``"loihi"``,
+    :class:`nengo_lmu.dl.Hardware`) then fine-tunes it hardware-aware, for
+    ``DEMO["hardware_epochs"]`` epochs at ``DEMO["hardware_learning_rate"]``; ``history``
+    is then the fine-tuning's.
 
     Returns
     -------
@@ -95,7 +97,13 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
         lmu, x_train, y_train, epochs=epochs, batch_size=batch_size, loss="mse",
         learning_rate=learning_rate, verbose=verbose, callbacks=callbacks,
     )
-    lmu.metadata = {"task": "window-rms", "window": int(window), "seed": int(seed)}
+    if hardware is not None:
+        history = dl.fit(
+            lmu, x_train, y_train, epochs=DEMO["hardware_epochs"], batch_size=batch_size, loss="mse",
+            learning_rate=DEMO["hardware_learning_rate"], verbose=verbose, hardware=hardware,
+        )
+    # fit records hardware-aware settings in the metadata: keep them
+    lmu.metadata = dict(getattr(lmu, "metadata", None) or {}, task="window-rms", window=int(window), seed=int(seed))
     return lmu, history
 
 
@@ -201,8 +209,14 @@ def memory_statistics(lmu, x, high=None):
     return statistics.Measured(u, high=high or 0.5 / lmu.dt).white_noise()
 
 
+#: where the memory runs: ``host``, the exact memory (on the host, beside a chip);
+#: ``chip``, a spiking memory with the backend's options feeding the hidden neurons
+#: neuron to neuron
+MEMORY = ("host", "chip")
+
+
 def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=None,
-            memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None):
+            memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None, memory=None):
     """Stage 2: the network to deploy, ``lmu``'s parameters with the chosen neurons.
 
     Parameters
@@ -222,11 +236,19 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
     backend : str or None
         The backend the network is for (:data:`nengo_lmu.backends.BACKENDS`); None:
         ``"loihi-sim"`` if ``loihi`` else ``"nengo"``.
+    memory : {"host", "chip"} or None
+        ``"chip"``: the spiking memory (``memory_neurons`` >= 1) feeds the hidden neurons
+        neuron to neuron (``state_readout="neurons"``: on Loihi, no decode neurons and no
+        trip through the host between them). ``"host"``: the exact memory
+        (``memory_neurons`` must be 0). None: ``"chip"`` if ``memory_neurons`` else
+        ``"host"``, the spiking memory then read through its ``state`` node.
     loihi : bool
         Shorthand for a Loihi backend (kept for existing callers).
     """
     backend = backends.check_backend(backend or ("loihi-sim" if loihi else "nengo"), where="convert")
     validation.choice(neurons, NEURONS, "neurons", where="convert")
+    if memory is not None:
+        check_memory(memory, memory_neurons, where="convert")
     kwargs = dict(hidden_synapse=hidden_synapse)
     if neurons == "spiking":
         spiking_type = _spiking_type(lmu.neuron_type)
@@ -240,7 +262,26 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
             options, n_neurons=int(memory_neurons) * lmu.order * lmu.memory_d,
             input_statistics=memory_input_statistics,
         )
+        if memory == "chip":
+            kwargs["memory"]["state_readout"] = "neurons"
     return lmu.with_neurons(**kwargs)
+
+
+def check_memory(memory, memory_neurons, where):
+    """``memory`` if it agrees with ``memory_neurons`` (see :func:`convert`)."""
+    validation.choice(memory, MEMORY, "memory", where=where)
+    if memory == "chip" and not memory_neurons:
+        raise validation.error(
+            "memory='chip' is a spiking memory: give memory_neurons >= 1 (neurons per coefficient)",
+            "memory", where=where,
+        )
+    if memory == "host" and memory_neurons:
+        raise validation.error(
+            f"memory='host' is the exact memory, without neurons (got memory_neurons={memory_neurons}); "
+            "a spiking memory is memory='chip'",
+            "memory", where=where,
+        )
+    return memory
 
 
 def _spiking_type(neuron_type):
@@ -348,8 +389,20 @@ def reference(lmu, task, test, states):
 # --- the pipeline -------------------------------------------------------------------
 
 
-def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=1000.0,
-           hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False):
+def trained_firing_rate_scale(lmu, default=1000.0):
+    """The ``firing_rate_scale`` ``lmu`` was trained to be deployed at, else ``default``.
+
+    Hardware-aware training (:func:`nengo_lmu.dl.fit` with ``hardware=``) records it in
+    ``lmu.metadata["hardware"]``: the chip's staircase of rates it trained with is the
+    one at that scale, so deploying at another would undo the training.
+    """
+    hardware = (getattr(lmu, "metadata", None) or {}).get("hardware") or {}
+    return float(hardware.get("firing_rate_scale", default))
+
+
+def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
+           hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
+           attribute=False):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
     The stages, each once: load the parameters (``lmu`` may be a parameter file), run
@@ -358,10 +411,23 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     (:func:`build`; on Loihi also its ``resources``, from the same build), run, and
     score against the trained rate network (:func:`reference`).
 
-    ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`). On the Loihi
+    ``memory="chip"`` deploys the whole network (:func:`convert`): the spiking memory of
+    ``memory_neurons`` neurons per coefficient, with the backend's options, feeding the
+    hidden neurons neuron to neuron (on Loihi both on the chip, only the input and output
+    crossing to and from the host); ``memory="host"`` the exact memory on the host.
+    ``attribute=True`` (Loihi backends) adds intermediate runs to the report, each a
+    further build and run: on ``loihi-sim`` the same network on the float emulator
+    (``loihi-simreal``: spikes, no quantised weights), and with ``memory="chip"`` the
+    exact memory on the host instead.
+    ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
+    ``firing_rate_scale=None`` the scale the network was trained for
+    (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
     backends the hidden neurons must spike; they run on the chip, the exact memory on
     the host, and the host-to-chip inputs are scaled to the ranges the test data reach
-    (:func:`nengo_lmu.loihi.lmu_input_ranges`).
+    (:func:`nengo_lmu.loihi.lmu_input_ranges`). A ``firing_rate_scale`` at which the
+    trained network's hidden neurons would need more than one spike per step on the test
+    data is refused there (``ValidationError`` naming the scale that fits) before
+    anything is built.
 
     Returns
     -------
@@ -376,17 +442,34 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     task = task_of(lmu, task)
     backends.check_backend(backend, where="deploy")
     validation.choice(neurons, NEURONS, "neurons", where="deploy")
+    if memory is not None:
+        check_memory(memory, memory_neurons, where="deploy")
+    attribute = validation.boolean(attribute, "attribute", where="deploy")
     on_loihi = backends.is_loihi(backend)
     if on_loihi and neurons != "spiking":
         raise validation.error("Loihi runs spiking neurons only: use neurons='spiking'", "neurons", where="deploy")
     spec = TASKS[task]
+    if firing_rate_scale is None:
+        firing_rate_scale = trained_firing_rate_scale(lmu)
     synapse = spec["hidden_synapse"] if hidden_synapse == "task" else hidden_synapse
     test = test_data(task, lmu, n_test, seed=seed)
     states = exact_states(lmu, test["x"])
 
     # 2. convert the neurons
+    # the trained rate network on the test data (numpy, cheap): its peak rate is checked
+    # against the chip's limit before anything is built
+    ref, peak = reference(lmu, task, test, states)
+    peak_hz = None if peak is None or neurons != "spiking" else peak / lmu.firing_rate_scale * firing_rate_scale
+    if on_loihi and peak_hz is not None and peak_hz > 1 / lmu.dt:
+        raise validation.error(
+            f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz at dt={lmu.dt:g}), but at "
+            f"firing_rate_scale={firing_rate_scale:g} the hidden neurons would need up to {peak_hz:.0f} Hz "
+            f"on this test data; nearest scale that fits: {firing_rate_scale / peak_hz / lmu.dt:.4g}",
+            "firing_rate_scale",
+            where="deploy",
+        )
     stats = memory_statistics(lmu, test["x"], spec["high"]) if memory_neurons else None
-    net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend)
+    net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend, memory=memory)
 
     # 3. build for the backend (the Loihi one with its input ranges; resources read from it)
     ranges = None
@@ -394,6 +477,13 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         from . import loihi  # imports nengo-loihi: only when used
 
         ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
+        # the spikes of each layer on the chip, for the report (read from its compartments)
+        layers = {"hidden": [net.hidden]}
+        if net.memory.coefficient_ensembles:
+            layers["memory"] = net.memory.coefficient_ensembles
+        with net:
+            spike_probes = {name: [nengo.Probe(e.neurons, synapse=None) for e in ensembles]
+                            for name, ensembles in layers.items()}
     sim, probe, build_s = build(net, test["u"], backend, ranges)
     results = {"task": task, "backend": backend, "neurons": neurons}
     with sim:
@@ -401,30 +491,95 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             results["resources"] = loihi.resources(sim)
         # 4. run
         y, run_s = run(sim, probe, len(test["u"]), progress=progress, desc=backend)
+        if on_loihi:
+            # spikes per neuron per step, (steps, neurons) per layer
+            spikes = {name: np.hstack([np.asarray(sim.data[p]) for p in probes]) * lmu.dt
+                      for name, probes in spike_probes.items()}
+            chip_ops = loihi.activity(sim)
 
     # 5. score and report
     results.update(score(task, y, test, synapse=synapse))
-    results["reference"], peak = reference(lmu, task, test, states)
-    if peak is not None and neurons == "spiking":
+    results["reference"] = ref
+    if peak_hz is not None:
         # the trained rate network's highest hidden rate, at the deployed scale
-        results["peak_rate_hz"] = peak / lmu.firing_rate_scale * firing_rate_scale
-        if on_loihi and results["peak_rate_hz"] > 1 / lmu.dt:
-            warnings.warn(
-                f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz), but "
-                f"the hidden neurons would need up to {results['peak_rate_hz']:.0f} Hz at "
-                f"firing_rate_scale={firing_rate_scale:g}: the fastest saturate; a scale "
-                f"up to {firing_rate_scale / results['peak_rate_hz'] / lmu.dt:.3g} avoids it"
-            )
+        results["peak_rate_hz"] = peak_hz
     results.update(
         build_s=build_s, run_s=run_s, steps_per_s=len(test["u"]) / run_s, n_steps=len(test["u"]),
         settings=dict(
             firing_rate_scale=firing_rate_scale if neurons == "spiking" else None,
-            hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test or spec["n_test"],
+            hidden_synapse=synapse, memory_neurons=memory_neurons, memory=memory, n_test=n_test or spec["n_test"],
             seed=seed, units=lmu.units, order=lmu.order, theta_steps=round(lmu.theta / lmu.dt),
         ),
         y=y, test=test,
     )
+    if on_loihi:
+        results["report"] = report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale)
+        if attribute:
+            steps = {}
+            if backend == "loihi-sim":
+                steps["spikes_float_weights"] = (net, "loihi-simreal")
+            if memory_neurons:
+                host = convert(lmu, neurons, firing_rate_scale, synapse, backend=backend, memory="host")
+                steps["memory_on_host"] = (host, backend)
+            for name, (network, on) in steps.items():
+                ranges_ = loihi.lmu_input_ranges(network, test["x"], states=states)
+                y_ = run_stream(network, test["u"], on, input_ranges=ranges_)["y"]
+                results["report"]["metrics"][name] = score(task, y_, test, synapse=synapse)[TASKS[task]["metric"]]
     return results
+
+
+def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale):
+    """The deployment report of a Loihi run: where the task's figure is lost, and what it costs.
+
+    ``metrics``: the task's figure of the rate network with its own neurons (``rate``), of
+    the same network with the chip's rates at the deployed ``firing_rate_scale`` and no
+    spikes (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`), of the network as
+    it was trained (``trained``: ``chip_rates`` after hardware-aware training, else
+    ``rate``) and of the deployed network
+    (``deployed``: spikes, quantised weights, host-to-chip encoders); ``deploy(...,
+    attribute=True)`` adds ``spikes_float_weights`` and ``memory_on_host``. ``layers``: per
+    layer on the chip (``hidden``; ``memory`` when it is spiking), neurons and mean / max
+    spikes per neuron per step over the run (``spikes``: ``name -> (steps, neurons)``).
+    ``cores``; and, from the emulator's counts (:func:`nengo_lmu.loihi.activity`),
+    synaptic operations and neuron updates per step and per inference (an input sample for
+    a stream task, a sequence otherwise) with an ENERGY ESTIMATE from published
+    per-operation figures.
+    """
+    from . import loihi
+
+    metric = TASKS[task]["metric"]
+    metrics = {"rate": (results["reference"] or {}).get(metric), "deployed": results[metric]}
+    if states is not None and not lmu.paths["hidden_to_hidden"]:
+        chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale)
+        metrics["chip_rates"] = reference(chip, task, test, states)[0][metric]
+    # the network as it was trained: hardware-aware training trained the chip's rates
+    hardware_trained = "hardware" in (getattr(lmu, "metadata", None) or {})
+    metrics["trained"] = metrics.get("chip_rates") if hardware_trained else metrics["rate"]
+    layers = {name: {"neurons": int(s.shape[1]), "mean_spikes_per_step": float(s.mean()),
+                     "max_spikes_per_step": float(s.max())} for name, s in spikes.items()}
+    out = {"metric": metric, "metrics": metrics, "layers": layers, "cores": results["resources"].cores}
+    if chip_ops is not None:
+        per_inference = 1 if TASKS[task]["kind"] == "stream" else test["n_steps"]
+        out.update(chip_ops, steps_per_inference=per_inference,
+                   synaptic_ops_per_inference=chip_ops["synaptic_ops_per_step"] * per_inference,
+                   energy_per_inference_nj=chip_ops["energy_per_step_nj"] * per_inference)
+    return out
+
+
+def format_report(rep):
+    """:func:`report` as a few lines of text."""
+    lines = [f"{rep['metric']}: " + ", ".join(f"{k} {v:.4f}" for k, v in rep["metrics"].items() if v is not None)]
+    for name, layer in rep["layers"].items():
+        lines.append(f"{name}: {layer['neurons']} neurons, spikes per neuron per step mean "
+                     f"{layer['mean_spikes_per_step']:.3f}, max {layer['max_spikes_per_step']:.3f}")
+    lines.append(f"{rep['cores']} cores")
+    if "energy_per_inference_nj" in rep:
+        lines.append(f"per inference ({rep['steps_per_inference']} step(s)): "
+                     f"{rep['synaptic_ops_per_inference']:.0f} synaptic ops, "
+                     f"{rep['neuron_updates_per_step'] * rep['steps_per_inference']:.0f} neuron updates, "
+                     f"about {rep['energy_per_inference_nj']:.1f} nJ (ESTIMATE from published per-operation "
+                     "energies, Davies et al. 2018)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # python -m nengo_lmu.deploy OUT.npz: the GUI's trained network

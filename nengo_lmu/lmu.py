@@ -142,6 +142,9 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
         Gives the sizes, neuron type, ``firing_rate_scale`` and :attr:`~LMU.params`.
     memory_state, x : nengo object
         Sources of ``m`` (``memory_d * order`` wide) and ``x`` (``input_dimensions``).
+        A :class:`~nengo_lmu.networks.LegendreMemory` connects its own state
+        (:meth:`.LegendreMemory.connect_state`: neuron to neuron with
+        ``state_readout="neurons"``).
     hidden_synapse : Synapse, float or None
         On every connection out of the hidden neurons.
 
@@ -151,7 +154,8 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
     output : nengo.Node
         ``y`` (or ``h``).
     connections : dict
-        ``name -> nengo.Connection`` for ``W_x``, ``W_h``, ``W_m``, ``W_o``, ``b_o``.
+        ``name -> nengo.Connection`` for ``W_x``, ``W_h``, ``W_m``, ``W_o``, ``b_o``
+        (``W_m``: a list of them when wired neuron to neuron).
     """
     s, p = cell.firing_rate_scale, cell.params
     hidden = nengo.Ensemble(
@@ -163,7 +167,13 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
         _connect(connections, "W_x", x, h, cell, None)
     if "W_h" in p:
         _connect(connections, "W_h", h, h, cell, _delayed(hidden_synapse))
-    _connect(connections, "W_m", memory_state, h, cell, None)
+    if isinstance(memory_state, LegendreMemory):
+        # the memory wires W_m m into the neurons itself: one connection from its state, or
+        # (state_readout="neurons") neuron to neuron from its coefficient ensembles
+        conns = memory_state.connect_state(h, to_network("W_m", p["W_m"], s))
+        connections["W_m"] = conns[0] if len(conns) == 1 else conns
+    else:
+        _connect(connections, "W_m", memory_state, h, cell, None)
     if cell.output_dimensions is None:
         output = nengo.Node(size_in=cell.units, label="h_out")
         nengo.Connection(h, output, transform=1.0 / s, synapse=hidden_synapse)
@@ -356,7 +366,7 @@ class LMU(nengo.Network):
             self.order, self.theta, dimensions=self.memory_d, dt=self.dt, label="memory", **mem_kwargs
         )
         nengo.Connection(self.u, self.memory.input, synapse=None)
-        self.hidden, self.output, conns = build_hidden_layer(self, self.memory.state, self.input, self.hidden_synapse)
+        self.hidden, self.output, conns = build_hidden_layer(self, self.memory, self.input, self.hidden_synapse)
         h = self.hidden.neurons
         if "e_x" in p:
             _connect(conns, "e_x", self.input, self.u, self, None)
@@ -432,6 +442,14 @@ class LMU(nengo.Network):
         (a simulator copies parameters when it is built).
         """
         params = self._checked_params(params, partial=partial)
+        if "W_m" in params and isinstance(self.param_connections["W_m"], list):
+            raise validation.error(
+                "W_m is spread over the neuron-to-neuron connections of a spiking memory "
+                "(state_readout='neurons'); make the network with these parameters instead "
+                "(with_neurons, or LMU(params=...))",
+                "params",
+                self,
+            )
         for name, value in params.items():
             self.params[name] = value
             held = to_network(name, value, self.firing_rate_scale)

@@ -11,7 +11,7 @@ from nengo.exceptions import ValidationError
 from . import maths, statistics, validation
 
 MAPPINGS = ("auto", "discrete", "continuous")
-STATE_READOUTS = ("decoded", "synaptic")
+STATE_READOUTS = ("decoded", "synaptic", "neurons")
 ALLOCATIONS = ("readout", "equal")
 # decoders are solved over [-EVAL_RADIUS, EVAL_RADIUS] of the unit radius (see n_std)
 EVAL_RADIUS = 1.2
@@ -176,12 +176,15 @@ class LegendreMemory(nengo.Network):
         scales ``s`` (``x = m / s``, shared by all dimensions), all > 0, used instead of
         the ones derived from ``input_statistics`` (whose band and RMS are kept as
         ``input_high``, ``input_rms``).
-    state_readout : {"decoded", "synaptic"}
+    state_readout : {"decoded", "synaptic", "neurons"}
         What ``state`` reads in neuron mode. ``"decoded"``: the neurons' decoded output,
         unfiltered (one step's spikes: very noisy). ``"synaptic"``: the value the
         coefficient neurons themselves receive, i.e. the same spikes and input through
         the same transforms and synapse (what a downstream population wired like them
         sees): the ideal memory plus the noise the recurrence has accumulated, no lag.
+        ``"neurons"``: ``state`` as ``"synaptic"``, and :meth:`connect_state` wires
+        downstream neurons to that value straight from the coefficient neurons (what a
+        chip wants: no decoded value, so no decode neurons, in between).
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
@@ -267,6 +270,7 @@ class LegendreMemory(nengo.Network):
         weights = validation.boolean(weights, "weights", self)
         if not isinstance(solver, nengo.solvers.Solver):
             raise validation.error(f"must be a nengo.solvers.Solver (got {solver!r})", "solver", self)
+        self._solver = solver  # the decoders of connect_state's connections are x_hat's
         if ensemble_kwargs is not None and not isinstance(ensemble_kwargs, dict):
             raise validation.error(f"must be a dict or None (got {ensemble_kwargs!r})", "ensemble_kwargs", self)
         decay = float(np.exp(-self.dt / self.tau)) if synapse_decay is None else synapse_decay
@@ -374,10 +378,13 @@ class LegendreMemory(nengo.Network):
                     )
             self.x_hat = x_hat
             x_read = x_hat
-            if self.neuron_type is not None and state_readout == "synaptic":
+            if self.neuron_type is not None and state_readout in ("synaptic", "neurons"):
                 # the coefficient neurons' own filtered drive: x_in through their synapse
                 x_read = nengo.Node(size_in=size, label="x_syn")
                 nengo.Connection(x_in, x_read, synapse=self.tau)
+                if weights:
+                    # the recurrence goes neuron to neuron, not through x_in: add it here
+                    nengo.Connection(x_hat, x_read, transform=self.recurrent_transform, synapse=self.tau)
             self.state = nengo.Node(size_in=size, label="state")
             nengo.Connection(x_read, self.state, transform=self.state_from_x, synapse=None)
             if self.state_from_input is not None:
@@ -387,6 +394,38 @@ class LegendreMemory(nengo.Network):
             self.output = self.add_readout(1.0, label="output")
         if add_to_container:
             nengo.Network.add(self)
+
+    def connect_state(self, post, transform):
+        """Connect ``transform @ state`` into ``post``; returns the connections made.
+
+        One connection from ``state`` (unfiltered), except with
+        ``state_readout="neurons"`` in neuron mode: then ``post`` (e.g. an ensemble's
+        ``neurons``) receives the same value without ``state``'s nodes, the way the
+        coefficient neurons receive their own: from each coefficient ensemble its
+        decoded output through ``transform @ state_from_x @ recurrent_transform[:, j]``,
+        and from ``input`` through ``transform @ state_from_x @ input_transform``, all on
+        the memory's synapse (plus ``transform @ state_from_input`` from ``input``,
+        unfiltered, with ``feedthrough``). On Loihi a decoded connection from an
+        ensemble into neurons is one weight matrix (decoders times transform), so the
+        memory feeds ``post`` neuron to neuron; the first connection returned is the
+        input's (the only one from outside the memory).
+        """
+        transform = np.asarray(transform, dtype=float)
+        if self.neuron_type is None or self.state_readout != "neurons":
+            # made in the caller's network, as a connection of its own
+            return [nengo.Connection(self.state, post, transform=transform, synapse=None)]
+        with self:
+            through = transform @ self.state_from_x
+            conns = [nengo.Connection(self.input, post, transform=through @ self.input_transform, synapse=self.tau)]
+            for j, ens in enumerate(self.coefficient_ensembles):
+                column = through @ self.recurrent_transform[:, j]
+                if np.any(column != 0):
+                    conns.append(nengo.Connection(ens, post, transform=column[:, None], synapse=self.tau,
+                                                  solver=self._solver))
+            if self.state_from_input is not None:
+                conns.append(nengo.Connection(self.input, post, transform=transform @ self.state_from_input,
+                                              synapse=None))
+        return conns
 
     def _recurrent_weights(self, solver):
         """Neuron-to-neuron recurrent connections, one per nonzero block of the transform."""

@@ -142,6 +142,7 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
         results = json.load(f)
     assert results["resources"]["fits_one_chip"] and results["resources"]["cores"] == 1
     assert results["nrmse"] < 0.2
+    assert results["report"]["layers"]["hidden"]["max_spikes_per_step"] <= 1  # in the JSON too
 
 
 @pytest.mark.parametrize(
@@ -156,6 +157,8 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
         (["--firing-rate-scale", "0"], "--firing-rate-scale: must be a finite number > 0"),
         (["--hidden-synapse", "-1"], "--hidden-synapse: must be a finite number >= 0"),
         (["--neurons", "lif"], "invalid choice: 'lif'"),
+        (["--memory", "chip"], "memory='chip' is a spiking memory: give memory_neurons"),
+        (["--params", TRAINED, "--hardware", "loihi"], "--hardware:? trains the demo network only"),
     ],
 )
 def test_deploy_bad_arguments_one_line(args, message, tmp_path, capsys):
@@ -233,3 +236,105 @@ def test_deploy_on_loihi_builds_once_and_reports_that_build(monkeypatch):
     resources = results["resources"]
     assert isinstance(resources, loihi.Resources) and resources.cores > 0
     assert any(b["label"] == "hidden" for b in resources.blocks)
+
+
+def test_deployment_report_is_consistent():
+    """The report's figures agree with the run, the chip's limits and each other."""
+    loihi = pytest.importorskip("nengo_lmu.loihi")
+    results = deploy.deploy(TRAINED, backend="loihi-sim", n_test=1200, attribute=True)
+    rep = results["report"]
+    # attribute=True: the same network on the float emulator; no spiking memory to move
+    assert set(rep["metrics"]) == {"rate", "trained", "chip_rates", "spikes_float_weights", "deployed"}
+    assert rep["metrics"]["trained"] == rep["metrics"]["rate"]  # trained plainly
+    assert 0 < rep["metrics"]["spikes_float_weights"] < 0.2
+    assert rep["metric"] == "nrmse"
+    assert rep["metrics"]["deployed"] == results["nrmse"]
+    assert rep["metrics"]["trained"] == results["reference"]["nrmse"]
+    # the chip's rates without spikes lose some, the spikes and quantised weights more
+    assert rep["metrics"]["trained"] < rep["metrics"]["chip_rates"] < rep["metrics"]["deployed"]
+    assert set(rep["layers"]) == {"hidden"}  # the exact memory runs on the host
+    hidden = rep["layers"]["hidden"]
+    assert hidden["neurons"] == 64
+    assert 0 < hidden["mean_spikes_per_step"] <= hidden["max_spikes_per_step"] <= loihi.MAX_SPIKES_PER_STEP
+    resources = results["resources"]
+    assert rep["cores"] == resources.cores
+    assert rep["steps"] == 1200 and rep["steps_per_inference"] == 1  # a stream: one sample
+    assert rep["neuron_updates_per_step"] == resources.total["compartments"]
+    # every spike of the hidden layer reaches no chip synapse (its output goes to the host),
+    # so the synaptic operations are the host inputs' spikes: more than none, at most every
+    # in-axon's synapses every step
+    assert 0 < rep["synaptic_ops_per_step"] <= resources.total["in-axons"] * hidden["neurons"]
+    energy = (rep["synaptic_ops_per_step"] * loihi.ENERGY_PJ["synaptic_op"]
+              + rep["neuron_updates_per_step"] * loihi.ENERGY_PJ["neuron_update"]) / 1e3
+    assert rep["energy_per_inference_nj"] == pytest.approx(energy)
+    text = deploy.format_report(rep)
+    assert "ESTIMATE" in text and "64 neurons" in text
+
+
+def test_deploy_refuses_rates_the_chip_cannot_fire(monkeypatch):
+    """Above one spike per step the fastest hidden neurons would saturate: refused before
+    building, with the scale that fits (the shipped network peaks at about 350 Hz at scale 1000 here)."""
+    pytest.importorskip("nengo_lmu.loihi")
+
+    def never(*args, **kwargs):
+        raise AssertionError("built before the check")
+
+    monkeypatch.setattr(deploy, "build", never)
+    with pytest.raises(ValidationError, match=r"deploy.firing_rate_scale: on Loihi a neuron spikes at most "
+                       r"once per step \(1000 Hz.*nearest scale that fits: 2835$"):
+        deploy.deploy(TRAINED, backend="loihi-sim", n_test=1200, firing_rate_scale=5000)
+
+
+def test_trained_file_deploys_with_the_memory_on_the_chip(tmp_path, capsys):
+    """The whole trained network on the bit-true emulator, from its parameter file: the
+    spiking memory with the Loihi options feeding the hidden neurons neuron to neuron (no
+    decode neurons, nothing from the memory through the host to the hidden layer).
+    Measured NRMSE 0.086 here, the trained rate network's 0.010 (0.078 with 100 neurons
+    per coefficient; 0.069 with the exact memory on the host)."""
+    pytest.importorskip("nengo_loihi")
+    args = ["deploy", "--params", TRAINED, "--n-test", "3000", "--backend", "loihi-sim", "--memory", "chip",
+            "--memory-neurons", "50", "-o", str(tmp_path), "--no-progress"]
+    assert cli.main(args) == 0
+    with open(tmp_path / "deploy-window-rms-loihi-sim.json") as f:
+        results = json.load(f)
+    assert results["settings"]["memory"] == "chip" and results["settings"]["memory_neurons"] == 50
+    blocks = results["resources"]["blocks"]
+    assert "decode" not in {b["kind"] for b in blocks}
+    hidden = next(b for b in blocks if b["label"] == "hidden")
+    memory = [b for b in blocks if b["label"].startswith("memory x[") and b["kind"] == "neurons"]
+    assert len(memory) >= 6  # one ensemble per coefficient (order 6), on the chip
+    # the hidden neurons' axons: the memory's neurons (one each) and the input's on/off encoders
+    assert hidden["in-axons"] >= sum(b["compartments"] for b in memory)
+    layers = results["report"]["layers"]
+    assert layers["memory"]["neurons"] == 50 * 6 and layers["hidden"]["neurons"] == 64
+    for layer in layers.values():  # Loihi neurons: at most one spike per step
+        assert 0 < layer["mean_spikes_per_step"] <= layer["max_spikes_per_step"] <= 1
+    assert results["nrmse"] < 0.15, results["nrmse"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(memory="chip"), r"memory='chip' is a spiking memory: give memory_neurons >= 1"),
+        (dict(memory="host", memory_neurons=10), r"memory='host' is the exact memory"),
+        (dict(memory="disk"), r"must be one of \('host', 'chip'\)"),
+    ],
+)
+def test_memory_placement_refused_before_any_work(kwargs, message, monkeypatch):
+    monkeypatch.setattr(deploy, "test_data", lambda *a, **k: pytest.fail("worked before the check"))
+    with pytest.raises(ValidationError, match=message):
+        deploy.deploy(TRAINED, backend="loihi-sim", **kwargs)
+
+
+def test_deploy_trains_the_demo_for_the_chip(tmp_path):
+    """--hardware loihi: the demo trained, fine-tuned on the chip's rates, saved with that
+    record, and deployed at the scale it was trained for."""
+    pytest.importorskip("nengo_loihi")
+    args = ["deploy", "--hardware", "loihi", "--demo-epochs", "3", "--n-test", "1200", "-o", str(tmp_path),
+            "--no-progress"]
+    assert cli.main(args) == 0
+    saved = LMU.load(tmp_path / "deploy-window-rms-params.npz")
+    assert saved.metadata["hardware"]["target"] == "loihi"
+    with open(tmp_path / "deploy-window-rms-nengo.json") as f:
+        results = json.load(f)
+    assert results["settings"]["firing_rate_scale"] == saved.metadata["hardware"]["firing_rate_scale"]

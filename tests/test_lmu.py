@@ -198,3 +198,28 @@ def test_synaptic_state_readout_and_data_scales(rng):
         LegendreMemory(6, 0.2, 60, scales=[1.0, 2.0])
     with pytest.raises(ValidationError, match="finite"):
         data_scales(np.full((2, 5), np.nan), 6, 0.2)
+
+
+@pytest.mark.parametrize("weights", [False, True])
+def test_neuron_to_neuron_state_is_the_synaptic_state(weights):
+    """state_readout="neurons" feeds the hidden layer from the coefficient neurons directly;
+    it receives W_m times the memory's (synaptic) state: same spikes, same synapse."""
+    memory = dict(n_neurons=120, neuron_type=nengo.LIF(), weights=weights, state_readout="neurons")
+    lmu = LMU(10, 4, 0.05, memory=memory, output_dimensions=2, seed=4)
+    with nengo.Network(seed=5) as net:
+        stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=5, rms=0.5, seed=3))
+        nengo.Connection(stim, lmu.input, synapse=None)
+        p_in = nengo.Probe(lmu.hidden.neurons, "input", synapse=None)
+        p_state = nengo.Probe(lmu.memory.state, synapse=None)
+    net.networks.append(lmu)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(300)
+    expected = sim.data[p_state] @ lmu.params["W_m"].T
+    assert np.std(expected) > 0.01
+    assert np.allclose(sim.data[p_in], expected, atol=1e-8)
+    # W_m: from the memory's input, from each coefficient ensemble, and the feedthrough
+    # (on by default) from the input again
+    assert len(lmu.param_connections["W_m"]) == 1 + 4 + 1
+    assert all(c.post_obj.ensemble is lmu.hidden for c in lmu.param_connections["W_m"])
+    with pytest.raises(ValidationError, match="neuron-to-neuron"):
+        lmu.set_params({"W_m": lmu.params["W_m"]}, partial=True)

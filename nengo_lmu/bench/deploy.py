@@ -14,19 +14,24 @@ writes
 
 from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
+from ..dl import HARDWARE
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
 WHERE = "deploy"
 
 
-def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=1000.0,
+def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
-        overwrite=False):
+        overwrite=False, memory=None, attribute=False, hardware="none"):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
     ``memory_neurons=0`` keeps the exact memory, N makes it spiking with N neurons per
-    coefficient; ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
+    coefficient; ``memory="chip"`` (with ``memory_neurons``) deploys the whole network, the
+    spiking memory feeding the hidden neurons neuron to neuron, ``"host"`` the exact memory
+    (:func:`nengo_lmu.deploy.convert`); ``hardware="loihi"`` fine-tunes the demo network for
+    the chip after training it (:func:`nengo_lmu.deploy.train_demo`; a ``params`` file keeps
+    its own training); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
     """
@@ -41,10 +46,18 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     if is_loihi(backend) and neurons != "spiking":
         raise validation.error(f"backend {backend} runs spiking neurons only; drop --neurons rate", "neurons",
                                where=WHERE)
-    firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", where=WHERE)
+    if firing_rate_scale is not None:
+        firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", where=WHERE)
     if hidden_synapse is not None:
         hidden_synapse = validation.non_negative(hidden_synapse, "hidden_synapse", where=WHERE)
     memory_neurons = validation.integer(memory_neurons, "memory_neurons", low=0, high=10_000, where=WHERE)
+    if memory is not None:
+        deploy.check_memory(memory, memory_neurons, where=WHERE)
+    attribute = validation.boolean(attribute, "attribute", where=WHERE)
+    validation.choice(hardware, ("none",) + HARDWARE, "hardware", where=WHERE)
+    if hardware != "none" and params is not None:
+        raise validation.error("trains the demo network only: drop --params, or train the file's network "
+                               "with dl.fit(..., hardware=...)", "hardware", where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
     seed = validation.integer(seed, "seed", low=0, where=WHERE)
@@ -76,7 +89,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
             from tqdm.keras import TqdmCallback
 
             callbacks = [TqdmCallback(epochs=demo_epochs, verbose=0, desc="training")]
-        lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks)
+        lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks,
+                                         hardware=None if hardware == "none" else hardware)
         path = save_params(lmu, out_dir, f"deploy-{task}-params", lmu.metadata, overwrite)
         files.append(path)
         out.update(params_file=path, train_seconds=history["seconds"], train_loss=history["loss"][-1])
@@ -87,6 +101,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     results = deploy.deploy(
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
+        memory=memory, attribute=attribute,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
@@ -94,6 +109,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
           + (f" (trained rate network: {ref[metric]:.4f})" if ref else "")
           + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
           + f"; {results['steps_per_s']:.0f} steps/s")
+    if "report" in results:
+        print(deploy.format_report(results["report"]))
     if "resources" in results:
         print(results["resources"])
         results["resources"] = results["resources"].as_dict()
@@ -146,16 +163,27 @@ COMMANDS = {
                    choices=("auto", "psmnist", "window-rms"), group="the trained network"),
             Option("demo_epochs", int, "training epochs of the demo network (without --params)",
                    group="the trained network"),
+            Option("hardware", str, "'loihi': then fine-tune the demo network on the chip's rates "
+                   "(hardware-aware training, nengo_lmu.dl.Hardware)", choices=("none",) + HARDWARE,
+                   group="the trained network"),
             Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
                    choices=tuple(BACKENDS), group="deployment"),
             Option("neurons", str, "hidden neurons: 'rate' as trained, or 'spiking' (ReLU to spiking ReLU); "
                    "Loihi needs spiking", choices=("rate", "spiking"), group="deployment"),
             Option("firing_rate_scale", float, "spiking: the hidden neurons fire this many times their trained "
-                   "rate (more spikes, less noise; Loihi fires at most once per step, 1/dt)", group="deployment"),
+                   "rate (more spikes, less noise; Loihi fires at most once per step, 1/dt); default: the scale the "
+                   "file was trained for (hardware-aware training), else 1000", group="deployment"),
             Option("hidden_synapse", float, "lowpass time constant (s) on the hidden neurons' outputs; 0 for "
                    "none; default: the task's (window-rms 0.05, psmnist none)", group="deployment"),
-            Option("memory_neurons", int, "0: the exact memory; N: a spiking LIF memory of N neurons per "
-                   "coefficient", group="deployment"),
+            Option("memory_neurons", int, "0: the exact memory; N: a spiking memory of N neurons per "
+                   "coefficient (LIF; on Loihi the chip's options)", group="deployment"),
+            Option("memory", str, "where the memory runs: 'chip', a spiking memory (give --memory-neurons) "
+                   "feeding the hidden neurons neuron to neuron, on Loihi the whole network on the chip; "
+                   "'host', the exact memory (on Loihi on the host, the hidden layer on the chip)",
+                   choices=("host", "chip"), group="deployment"),
+            Option("attribute", bool, "Loihi: add intermediate runs to the report (float emulator; exact memory "
+                   "on the host when --memory chip), to attribute the loss; one build and run each",
+                   group="deployment"),
             Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); psmnist, test "
                    "digits presented back to back (default 100)", group="test data"),
             Option("seed", int, "seed of the test signal and of the demo network", group="test data"),

@@ -23,12 +23,15 @@ a builder registry private to the simulators made here.
 The package is split by stage, the way nengo-loihi splits its builder:
 
 * :mod:`~nengo_lmu.loihi.options`: memory options (:func:`memory_options`,
-  :class:`~nengo_lmu.networks.LegendreMemory`, :func:`chip_synapse_decay`);
+  :class:`~nengo_lmu.loihi.LegendreMemory`, :func:`chip_synapse_decay`) and the chip's neuron types
+  (:func:`chip_neuron_type`);
 * :mod:`~nengo_lmu.loihi.build`: build rules (host-to-chip inputs, block fitting,
   :func:`make_model`, :func:`lmu_input_ranges`);
 * :mod:`~nengo_lmu.loihi.discretize`: weight discretisation (``discretize_model``);
 * :mod:`~nengo_lmu.loihi.emulator`: the emulator speed-up (:class:`FastEmulatorStep`);
 * :mod:`~nengo_lmu.loihi.resources`: the resource report (:func:`resources`);
+* :mod:`~nengo_lmu.loihi.activity`: operations counted in an emulator run and an energy
+  estimate from them (:func:`activity`);
 * :mod:`~nengo_lmu.loihi.simulator`: :class:`Simulator` and :func:`check_target`;
 * :mod:`~nengo_lmu.loihi.compat`: every use of nengo-loihi's internals, and only there.
 
@@ -75,10 +78,11 @@ What goes wrong on the chip, and what is done about it:
   product per step (bit-identical results).
 """
 
+from .activity import ENERGY_PJ, activity
 from .build import INPUT_RANGE_STD, fitting_block_shape, lmu_input_ranges, make_model
 from .discretize import discretize_model
 from .emulator import FastEmulatorStep
-from .options import LegendreMemory, chip_synapse_decay, memory_options
+from .options import MAX_SPIKES_PER_STEP, LegendreMemory, chip_neuron_type, chip_synapse_decay, memory_options
 from .resources import CORES_PER_CHIP, LIMITS, Resources, resources
 from .simulator import TARGETS, Simulator, check_target
 
@@ -87,14 +91,18 @@ from .simulator import TARGETS, Simulator, check_target
 
 __all__ = [
     "CORES_PER_CHIP",
+    "ENERGY_PJ",
     "FastEmulatorStep",
     "INPUT_RANGE_STD",
     "LIMITS",
     "LegendreMemory",
+    "MAX_SPIKES_PER_STEP",
     "Resources",
     "Simulator",
     "TARGETS",
     "check_target",
+    "activity",
+    "chip_neuron_type",
     "chip_synapse_decay",
     "discretize_model",
     "fitting_block_shape",

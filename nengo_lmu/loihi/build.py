@@ -58,20 +58,28 @@ def lmu_input_ranges(lmu, x, margin=1.2, states=None):
     """``input_ranges`` for a Loihi ``Simulator`` running ``lmu`` with its hidden layer on chip.
 
     The exact memory and the input stay on the host; their values reach the hidden
-    neurons through host-to-chip connections. For each of those connections this returns
+    neurons through host-to-chip connections (with a spiking memory wired neuron to neuron,
+    ``state_readout="neurons"``, the memory's input ``u`` does instead). For each of those connections this returns
     ``margin`` times the largest absolute value of each dimension (at least 1e-3) over
     the sequences ``x`` (``(n, n_steps, input_dimensions)``, as for :mod:`nengo_lmu.dl`).
     ``states`` is the exact memory over ``x`` (``(n, n_steps, memory_d * order)``,
     :func:`nengo_lmu.deploy.exact_states`) if already computed; otherwise it is run here.
     """
     x = lmu.check_sequences(x)
-    if states is None:
-        peak = 0
-        for m in lmu.memory_states(x):
-            peak = np.maximum(peak, np.abs(m).max(axis=0))
+    w_m = lmu.param_connections["W_m"]
+    if isinstance(w_m, list):
+        # a spiking memory on the chip feeding the hidden neurons directly: only the memory's
+        # input u = e_x x (the first connection) crosses from the host
+        u = x @ lmu.params["e_x"].T if "e_x" in lmu.params else x
+        ranges = {w_m[0]: np.maximum(margin * np.abs(u).max(axis=(0, 1)), 1e-3)}
     else:
-        peak = np.abs(states).max(axis=(0, 1))
-    ranges = {lmu.param_connections["W_m"]: np.maximum(margin * peak, 1e-3)}
+        if states is None:
+            peak = 0
+            for m in lmu.memory_states(x):
+                peak = np.maximum(peak, np.abs(m).max(axis=0))
+        else:
+            peak = np.abs(states).max(axis=(0, 1))
+        ranges = {w_m: np.maximum(margin * peak, 1e-3)}
     if "W_x" in lmu.param_connections:
         ranges[lmu.param_connections["W_x"]] = np.maximum(margin * np.abs(x).max(axis=(0, 1)), 1e-3)
     return ranges
@@ -107,22 +115,27 @@ def _ranged_neuron_input(model, conn):
     W = np.asarray(init, dtype=float)
     if W.ndim < 2:
         W = W * np.eye(conn.size_out, conn.size_mid)
+    # a Lowpass moves to the chip, as for inputs into ensembles (build_connection): on the
+    # host too, the input would be filtered twice
+    on_chip = type(conn.synapse) is nengo.Lowpass
     scaled = nengo.Connection(
         conn.pre,
         conn.post,
         transform=W * k[None, :],
-        synapse=conn.synapse,
+        synapse=None if on_chip else conn.synapse,
         label=conn.label,
         add_to_container=False,
     )
     compat.inherit_seed(model, scaled, model, conn)
     compat.inherit_config(model, scaled, model, conn)
-    saved = model.node_neurons
+    saved = model.node_neurons, model.decode_tau
     model.node_neurons = _NeuronInputEncoders(k, dt=model.dt)
+    if on_chip:
+        model.decode_tau = conn.synapse.tau
     try:
         compat.build_host_to_chip(model, scaled)
     finally:
-        model.node_neurons = saved
+        model.node_neurons, model.decode_tau = saved
     model.connection_decode_neurons[conn] = model.connection_decode_neurons.get(scaled)
 
 

@@ -16,6 +16,10 @@ class FastEmulatorStep:
 
     Only models without learning and without population (convolutional) axons are
     eligible; :meth:`attach` leaves other emulators unchanged and returns False.
+
+    It also counts what the chip would do: ``synaptic_ops`` (weights applied: one per
+    synapse a delivered spike reaches, recurrent and host input alike) and
+    ``neuron_updates`` (compartments updated: all of them, every step), over ``steps``.
     """
 
     def __init__(self, emulator):
@@ -64,12 +68,14 @@ class FastEmulatorStep:
             inputs = inputs + m
         self.inputs = inputs.tocsc()
         self.dtype = info.dtype
+        self.synaptic_ops = self.neuron_updates = self.steps = 0
 
     def _drive(self, matrix, sources):
         """``matrix[:, sources].sum(axis=1)``, summing only the stored entries needed."""
         starts = matrix.indptr[sources]
         lengths = matrix.indptr[np.asarray(sources) + 1] - starts
         total = lengths.sum()
+        self.synaptic_ops += int(total)
         if total == 0:
             return 0
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
@@ -116,4 +122,6 @@ class FastEmulatorStep:
                 drive = drive.astype(np.int64)  # then wrap to int32 as the chip's sum would
             comp.input[0] += drive.astype(self.dtype)
         comp.update(emu.rng)
+        self.neuron_updates += self.n
+        self.steps += 1
         emu.probes.update(emu.t, comp)

@@ -10,6 +10,37 @@ from .. import networks, validation
 #: the largest value of the chip's 12-bit decay registers
 MAX_DECAY = 2**12 - 1
 
+#: a Loihi neuron fires at most once per time step (its inter-spike interval is a whole
+#: number of steps)
+MAX_SPIKES_PER_STEP = 1
+
+
+def chip_neuron_type(neuron_type):
+    """The nengo-loihi type that runs ``neuron_type`` on the chip, with the chip's rate curve.
+
+    ``RectifiedLinear`` and ``SpikingRectifiedLinear`` become
+    ``nengo_loihi.LoihiSpikingRectifiedLinear``; ``LIFRate`` and ``LIF`` become
+    ``nengo_loihi.LoihiLIF`` with the same ``tau_rc`` and ``tau_ref``. Their ``rates`` are
+    the chip's: a whole number of steps between spikes (at most one spike per step), so
+    the rate is a staircase of the current, not the smooth curve of the nengo type. Under
+    NengoDL they train with that staircase forward and the smooth curve's gradient
+    (nengo-extras' builders). Raises ``ValidationError`` for a type the chip cannot run.
+    """
+    from nengo_loihi import LoihiLIF, LoihiSpikingRectifiedLinear
+
+    if isinstance(neuron_type, (LoihiLIF, LoihiSpikingRectifiedLinear)):
+        return neuron_type
+    if isinstance(neuron_type, (nengo.RectifiedLinear, nengo.SpikingRectifiedLinear)):
+        return LoihiSpikingRectifiedLinear(amplitude=neuron_type.amplitude)
+    if isinstance(neuron_type, (nengo.LIFRate, nengo.LIF)):
+        return LoihiLIF(tau_rc=neuron_type.tau_rc, tau_ref=neuron_type.tau_ref, amplitude=neuron_type.amplitude)
+    raise validation.error(
+        f"Loihi runs ReLU and LIF neurons only (got {neuron_type}); train with nengo.RectifiedLinear() "
+        "or nengo.LIFRate()",
+        "neuron_type",
+        where="chip_neuron_type",
+    )
+
 
 def chip_synapse_decay(tau, dt=0.001):
     """The per-step decay of a Lowpass synapse ``tau`` as the chip implements it.
