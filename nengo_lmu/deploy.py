@@ -30,14 +30,14 @@ Nothing here imports TensorFlow except :func:`train_demo`; the Loihi backends im
 nengo-loihi when used.
 """
 
+import os
 import time
 import warnings
 
 import numpy as np
 import nengo
-from nengo.exceptions import ValidationError
 
-from . import data
+from . import backends, data, maths, statistics, validation
 from .lmu import LMU
 
 #: what each task needs from a network, and the deployment defaults for it
@@ -122,22 +122,22 @@ def task_of(lmu, task=None):
     if task is None and (lmu.input_dimensions, lmu.output_dimensions) == (1, 10) and round(lmu.theta / lmu.dt) == 784:
         task = "psmnist"
     if task is None:
-        raise ValidationError(
+        raise validation.error(
             f"cannot tell which task this network was trained for (no metadata); "
             f"name one of {sorted(TASKS)}",
             "task",
-            "deploy",
+            where="deploy",
         )
     if task not in TASKS:
-        raise ValidationError(f"must be one of {sorted(TASKS)} (got {task!r})", "task", "deploy")
+        raise validation.error(f"must be one of {sorted(TASKS)} (got {task!r})", "task", where="deploy")
     spec = TASKS[task]
     shape = (lmu.input_dimensions, lmu.output_dimensions)
     if shape != (spec["input_dimensions"], spec["output_dimensions"]):
-        raise ValidationError(
+        raise validation.error(
             f"{task} needs {spec['input_dimensions']} input(s) and {spec['output_dimensions']} "
             f"output(s); this network has {shape[0]} and {shape[1]}",
             "task",
-            "deploy",
+            where="deploy",
         )
     return task
 
@@ -150,25 +150,60 @@ def test_data(task, lmu, n_test=None, seed=1):
     ``psmnist``: one label per digit), ``n_steps`` (steps per sequence), ``skip``
     (steps left out of the score while the memory fills) and ``dt``.
     """
-    n_test = TASKS[task]["n_test"] if n_test is None else n_test
+    n_test = validation.integer(TASKS[task]["n_test"] if n_test is None else n_test, "n_test", where="deploy")
     if task == "window-rms":
         window = int((getattr(lmu, "metadata", None) or {}).get("window", round(lmu.theta / lmu.dt)))
-        u, y = data.window_rms(int(n_test), window=window, seed=1000 + seed, dt=lmu.dt)
         if n_test <= 2 * window:
-            raise ValidationError(
-                f"the test signal must be longer than two windows ({2 * window} steps)", "n_test", "deploy"
+            raise validation.error(
+                f"the test signal must be longer than two windows ({2 * window} steps)", "n_test", where="deploy"
             )
+        u, y = data.window_rms(n_test, window=window, seed=1000 + seed, dt=lmu.dt)
         return dict(u=u[:, None], x=u[None, :, None], y=y[:, None], n_steps=len(u), skip=2 * window, dt=lmu.dt)
-    x, y = data.psmnist("test", n=int(n_test))
+    x, y = data.psmnist("test", n=n_test)
     return dict(u=x.reshape(-1, 1), x=x, y=y, n_steps=x.shape[1], skip=0, dt=lmu.dt)
 
 
-# --- conversion and running --------------------------------------------------------
+# --- the stages ---------------------------------------------------------------------
+
+
+def load(lmu):
+    """Stage 1: the trained network, from an :class:`~nengo_lmu.lmu.LMU` or its parameter file."""
+    if isinstance(lmu, LMU):
+        return lmu
+    if isinstance(lmu, (str, os.PathLike)):
+        return LMU.load(lmu)
+    raise validation.error(f"must be an LMU or the path of its parameter file (got {lmu!r})", "lmu", where="deploy")
+
+
+def exact_states(lmu, x):
+    """The exact memory's state over the sequences ``x``, ``(n, n_steps, memory_d * order)``.
+
+    Run once per deployment: the trained rate network's reference outputs and the Loihi
+    input ranges are both read from it. None for a cell whose memory input depends on
+    its state (``e_h``, ``e_m``), which has neither.
+    """
+    if lmu.recurrent:
+        return None
+    return np.stack(list(lmu.memory_states(x)), axis=1)
+
+
+def memory_statistics(lmu, x, high=None):
+    """The statistics a spiking memory of ``lmu`` is scaled for, from the sequences ``x``.
+
+    White noise (:class:`~nengo_lmu.statistics.WhiteNoise`) with the RMS of the memory's
+    input over ``x`` (``x`` through the input encoders ``e_x``,
+    :class:`~nengo_lmu.statistics.Measured`), up to ``high`` Hz (None: the Nyquist
+    frequency ``0.5 / dt``). The one place the deployment, the GUI model and the
+    benchmark get it from.
+    """
+    x = np.asarray(x, dtype=float)
+    u = x @ lmu.params["e_x"].T if "e_x" in lmu.params else x
+    return statistics.Measured(u, high=high or 0.5 / lmu.dt).white_noise()
 
 
 def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=None,
-            memory_neurons=0, memory_input_statistics=None, loihi=False):
-    """The network to deploy: ``lmu``'s parameters with the chosen neurons.
+            memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None):
+    """Stage 2: the network to deploy, ``lmu``'s parameters with the chosen neurons.
 
     Parameters
     ----------
@@ -180,41 +215,44 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
         continuously. None: unfiltered (for an output trained at one step).
     memory_neurons : int
         0: the exact memory. Otherwise a spiking memory of this many neurons per
-        coefficient (LIF; on Loihi, :func:`nengo_lmu.loihi.memory_options`), scaled
-        for ``memory_input_statistics`` ``(high_hz, rms)`` of the memory's input.
+        coefficient, with the options of ``backend``
+        (:func:`nengo_lmu.backends.memory_options`; where it brings none, LIF neurons
+        on a 50 ms synapse), scaled for ``memory_input_statistics`` (anything
+        ``LegendreMemory(input_statistics=...)`` takes, e.g. :func:`memory_statistics`).
+    backend : str or None
+        The backend the network is for (:data:`nengo_lmu.backends.BACKENDS`); None:
+        ``"loihi-sim"`` if ``loihi`` else ``"nengo"``.
     loihi : bool
-        Build the spiking memory with the Loihi options.
+        Shorthand for a Loihi backend (kept for existing callers).
     """
-    if neurons not in NEURONS:
-        raise ValidationError(f"must be one of {NEURONS} (got {neurons!r})", "neurons", "convert")
+    backend = backends.check_backend(backend or ("loihi-sim" if loihi else "nengo"), where="convert")
+    validation.choice(neurons, NEURONS, "neurons", where="convert")
     kwargs = dict(hidden_synapse=hidden_synapse)
     if neurons == "spiking":
-        rate_type = type(lmu.neuron_type)
-        if lmu.neuron_type.spiking:
-            spiking_type = lmu.neuron_type
-        elif rate_type in SPIKING:
-            spiking_type = SPIKING[rate_type]()
-        else:
-            raise ValidationError(
-                f"no spiking version of {lmu.neuron_type} (known: "
-                f"{', '.join(t.__name__ for t in SPIKING)})",
-                "neurons",
-                "convert",
-            )
-        if loihi and "voltage" in spiking_type.state:
+        spiking_type = _spiking_type(lmu.neuron_type)
+        if backends.is_loihi(backend) and "voltage" in spiking_type.state:
             # the chip starts every neuron at zero (nengo-loihi warns about anything else)
             spiking_type = type(spiking_type)(initial_state={"voltage": nengo.dists.Choice([0])})
         kwargs.update(neuron_type=spiking_type, firing_rate_scale=firing_rate_scale)
     if memory_neurons:
-        n = int(memory_neurons) * lmu.order * lmu.memory_d
-        if loihi:
-            from . import loihi as loihi_
-
-            kwargs["memory"] = dict(loihi_.memory_options(), n_neurons=n, input_statistics=memory_input_statistics)
-        else:
-            kwargs["memory"] = dict(n_neurons=n, neuron_type=nengo.LIF(), synapse=0.05,
-                                    input_statistics=memory_input_statistics)
+        options = backends.memory_options(backend) or dict(neuron_type=nengo.LIF(), synapse=0.05)
+        kwargs["memory"] = dict(
+            options, n_neurons=int(memory_neurons) * lmu.order * lmu.memory_d,
+            input_statistics=memory_input_statistics,
+        )
     return lmu.with_neurons(**kwargs)
+
+
+def _spiking_type(neuron_type):
+    if neuron_type.spiking:
+        return neuron_type
+    if type(neuron_type) in SPIKING:
+        return SPIKING[type(neuron_type)]()
+    raise validation.error(
+        f"no spiking version of {neuron_type} (known: {', '.join(t.__name__ for t in SPIKING)})",
+        "neurons",
+        where="convert",
+    )
 
 
 def stream_network(lmu, u, dt=None):
@@ -232,13 +270,34 @@ def stream_network(lmu, u, dt=None):
     return net, probe
 
 
+def build(lmu, u, backend="nengo", input_ranges=None):
+    """Stage 3: ``lmu`` on the stream ``u``, built for ``backend``.
+
+    ``input_ranges`` (Loihi backends only): see :func:`nengo_lmu.loihi.Simulator`.
+    Returns ``(sim, probe, build_s)``.
+    """
+    net, probe = stream_network(lmu, u)
+    kwargs = {"input_ranges": input_ranges} if backends.is_loihi(backend) and input_ranges else {}
+    t0 = time.perf_counter()
+    sim = backends.simulator(net, backend=backend, dt=lmu.dt, **kwargs)
+    return sim, probe, time.perf_counter() - t0
+
+
+def run(sim, probe, n_steps, progress=False, desc=None):
+    """Stage 4: run a built stream ``n_steps``; returns ``(y, run_s)``, ``y`` ``(steps, out)``."""
+    t0 = time.perf_counter()
+    backends.run_steps(sim, n_steps, progress=progress, desc=desc)
+    y = np.asarray(sim.data[probe]).reshape(n_steps, -1)
+    return y, time.perf_counter() - t0
+
+
 def run_stream(lmu, u, backend="nengo", progress=False, input_ranges=None):
-    """Run ``lmu`` on the stream ``u``, one sample per step, on ``backend``.
+    """Build and run ``lmu`` on the stream ``u``, one sample per step, on ``backend``.
 
     Parameters
     ----------
-    backend : {"nengo", "dl", "loihi-sim", "loihi"}
-        See :func:`nengo_lmu.backends.simulator`.
+    backend : str
+        One of :data:`nengo_lmu.backends.BACKENDS`.
     progress : bool
         Show a progress bar (tqdm) over the steps (:func:`nengo_lmu.backends.run_steps`).
     input_ranges : dict or None
@@ -249,30 +308,19 @@ def run_stream(lmu, u, backend="nengo", progress=False, input_ranges=None):
     dict
         ``y`` (``(steps, out)``), ``build_s``, ``run_s``, ``steps_per_s``.
     """
-    from .backends import run_steps, simulator
-
-    net, probe = stream_network(lmu, u)
-    n_steps = len(u)
-    kwargs = {"input_ranges": input_ranges} if backend.startswith("loihi") and input_ranges else {}
-    t0 = time.perf_counter()
-    sim = simulator(net, backend=backend, dt=lmu.dt, **kwargs)
-    t1 = time.perf_counter()
+    sim, probe, build_s = build(lmu, u, backend, input_ranges)
     with sim:
-        run_steps(sim, n_steps, progress=progress, desc=backend)
-        y = np.asarray(sim.data[probe]).reshape(n_steps, -1)
-    t2 = time.perf_counter()
-    return {"y": y, "build_s": t1 - t0, "run_s": t2 - t1, "steps_per_s": n_steps / (t2 - t1)}
+        y, run_s = run(sim, probe, len(u), progress=progress, desc=backend)
+    return {"y": y, "build_s": build_s, "run_s": run_s, "steps_per_s": len(u) / run_s}
 
 
 def score(task, y, test, synapse=None):
-    """The task's figure for outputs ``y`` (``(steps, out)``) on ``test`` (:func:`test_data`).
+    """Stage 5: the task's figure for outputs ``y`` (``(steps, out)``) on ``test`` (:func:`test_data`).
 
     ``window-rms``: ``{"nrmse"}`` against the target through the same ``synapse`` as the
     output (a lowpass lags; the score should not count the lag as error).
     ``psmnist``: ``{"accuracy"}`` of the output at each digit's last step.
     """
-    from . import maths
-
     if TASKS[task]["metric"] == "nrmse":
         target = test["y"] if synapse is None else nengo.Lowpass(synapse).filt(test["y"], dt=test["dt"], y0=0)
         keep = slice(test["skip"], None)
@@ -284,9 +332,31 @@ def _accuracy(outputs, labels):
     return {"accuracy": float(np.mean(np.argmax(outputs, axis=-1) == labels))}
 
 
+def reference(lmu, task, test, states):
+    """The task's figure of the trained rate network with the exact memory, and its peak rate.
+
+    Computed in numpy (:meth:`.LMU.rate_outputs`) from the exact ``states`` of the test
+    data, each sequence from rest; ``(None, None)`` for a cell it cannot compute.
+    """
+    if states is None or lmu.paths["hidden_to_hidden"]:
+        return None, None
+    stream = TASKS[task]["kind"] == "stream"
+    outputs, peak = lmu.rate_outputs(test["x"], every_step=stream, peak_rate=True, states=states)
+    return (score(task, outputs[0], test) if stream else _accuracy(outputs, test["y"])), peak
+
+
+# --- the pipeline -------------------------------------------------------------------
+
+
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=1000.0,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
+
+    The stages, each once: load the parameters (``lmu`` may be a parameter file), run
+    the exact memory over the test data (:func:`exact_states`), convert the neurons
+    (:func:`convert`, with ``backend``'s memory options), build for ``backend``
+    (:func:`build`; on Loihi also its ``resources``, from the same build), run, and
+    score against the trained rate network (:func:`reference`).
 
     ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`). On the Loihi
     backends the hidden neurons must spike; they run on the chip, the exact memory on
@@ -298,67 +368,71 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     dict
         The task's figure (``nrmse`` or ``accuracy``) for the deployed network, the same
         figure of the trained rate network with the exact memory on the same data
-        (``reference``, from :meth:`.LMU.rate_outputs`; each sequence from rest), the
-        Loihi ``resources`` (Loihi backends), timings and settings, and the arrays
-        ``y`` and ``test`` (left out of saved JSON).
+        (``reference``), the Loihi ``resources`` (Loihi backends), timings and settings,
+        and the arrays ``y`` and ``test`` (left out of saved JSON).
     """
+    # 1. load, and check everything before any work
+    lmu = load(lmu)
     task = task_of(lmu, task)
-    on_loihi = backend in ("loihi-sim", "loihi")
+    backends.check_backend(backend, where="deploy")
+    validation.choice(neurons, NEURONS, "neurons", where="deploy")
+    on_loihi = backends.is_loihi(backend)
     if on_loihi and neurons != "spiking":
-        raise ValidationError(
-            "Loihi runs spiking neurons only: use neurons='spiking'", "neurons", "deploy"
-        )
+        raise validation.error("Loihi runs spiking neurons only: use neurons='spiking'", "neurons", where="deploy")
     spec = TASKS[task]
     synapse = spec["hidden_synapse"] if hidden_synapse == "task" else hidden_synapse
     test = test_data(task, lmu, n_test, seed=seed)
-    stats = None
-    if memory_neurons:
-        u = test["x"] @ lmu.params["e_x"].T if "e_x" in lmu.params else test["x"]
-        stats = (spec["high"] or 0.5 / lmu.dt, float(np.sqrt(np.mean(u**2))))
-    net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, loihi=on_loihi)
+    states = exact_states(lmu, test["x"])
 
-    results = {"task": task, "backend": backend, "neurons": neurons}
-    reference = None
-    if not lmu.recurrent and not lmu.paths["hidden_to_hidden"]:
-        stream = spec["kind"] == "stream"
-        ref, peak = lmu.rate_outputs(test["x"], every_step=stream, peak_rate=True)
-        reference = score(task, ref[0], test) if stream else _accuracy(ref, test["y"])
-        if neurons == "spiking":
-            # the trained rate network's highest hidden rate, at the deployed scale
-            results["peak_rate_hz"] = peak / lmu.firing_rate_scale * firing_rate_scale
-            if on_loihi and results["peak_rate_hz"] > 1 / lmu.dt:
-                warnings.warn(
-                    f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz), but "
-                    f"the hidden neurons would need up to {results['peak_rate_hz']:.0f} Hz at "
-                    f"firing_rate_scale={firing_rate_scale:g}: the fastest saturate; a scale "
-                    f"up to {firing_rate_scale / results['peak_rate_hz'] / lmu.dt:.3g} avoids it"
-                )
+    # 2. convert the neurons
+    stats = memory_statistics(lmu, test["x"], spec["high"]) if memory_neurons else None
+    net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend)
+
+    # 3. build for the backend (the Loihi one with its input ranges; resources read from it)
     ranges = None
     if on_loihi:
-        from . import loihi
+        from . import loihi  # imports nengo-loihi: only when used
 
-        ranges = loihi.lmu_input_ranges(net, test["x"])
-        results["resources"] = loihi.resources(stream_network(net, test["u"])[0], dt=lmu.dt, input_ranges=ranges)
-    run = run_stream(net, test["u"], backend=backend, progress=progress, input_ranges=ranges)
-    results.update(score(task, run["y"], test, synapse=synapse))
-    results["reference"] = reference
+        ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
+    sim, probe, build_s = build(net, test["u"], backend, ranges)
+    results = {"task": task, "backend": backend, "neurons": neurons}
+    with sim:
+        if on_loihi:
+            results["resources"] = loihi.resources(sim)
+        # 4. run
+        y, run_s = run(sim, probe, len(test["u"]), progress=progress, desc=backend)
+
+    # 5. score and report
+    results.update(score(task, y, test, synapse=synapse))
+    results["reference"], peak = reference(lmu, task, test, states)
+    if peak is not None and neurons == "spiking":
+        # the trained rate network's highest hidden rate, at the deployed scale
+        results["peak_rate_hz"] = peak / lmu.firing_rate_scale * firing_rate_scale
+        if on_loihi and results["peak_rate_hz"] > 1 / lmu.dt:
+            warnings.warn(
+                f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz), but "
+                f"the hidden neurons would need up to {results['peak_rate_hz']:.0f} Hz at "
+                f"firing_rate_scale={firing_rate_scale:g}: the fastest saturate; a scale "
+                f"up to {firing_rate_scale / results['peak_rate_hz'] / lmu.dt:.3g} avoids it"
+            )
     results.update(
-        build_s=run["build_s"], run_s=run["run_s"], steps_per_s=run["steps_per_s"], n_steps=len(test["u"]),
+        build_s=build_s, run_s=run_s, steps_per_s=len(test["u"]) / run_s, n_steps=len(test["u"]),
         settings=dict(
             firing_rate_scale=firing_rate_scale if neurons == "spiking" else None,
             hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test or spec["n_test"],
             seed=seed, units=lmu.units, order=lmu.order, theta_steps=round(lmu.theta / lmu.dt),
         ),
-        y=run["y"], test=test,
+        y=y, test=test,
     )
     return results
 
 
 if __name__ == "__main__":  # python -m nengo_lmu.deploy OUT.npz: the GUI's trained network
-    import os
     import sys
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    from .quiet import quiet_startup
+
+    quiet_startup()
 
     out = sys.argv[1] if len(sys.argv) > 1 else "trained_lmu.npz"
     lmu, history = save_demo(out)

@@ -37,9 +37,9 @@ import warnings
 
 import numpy as np
 import nengo
-from nengo.exceptions import ValidationError
 
-from . import maths
+from . import maths, validation
+from .lmu import build_hidden_layer, check_synapse, from_network
 
 FORMULATIONS = ("auto", "parallel", "step")
 LOSSES = ("mse", "sparse_ce")
@@ -50,25 +50,24 @@ def parallel_possible(lmu):
     return not lmu.recurrent and not lmu.paths["hidden_to_hidden"]
 
 
-def _formulation(lmu, formulation, per_step_targets=False):
-    if formulation not in FORMULATIONS:
-        raise ValidationError(f"must be one of {FORMULATIONS} (got {formulation!r})", "formulation", "fit")
+def _formulation(lmu, formulation, per_step_targets=False, where="fit"):
+    validation.choice(formulation, FORMULATIONS, "formulation", where=where)
     if formulation == "auto":
         return "parallel" if parallel_possible(lmu) and not per_step_targets else "step"
     if formulation == "parallel":
         if not parallel_possible(lmu):
-            raise ValidationError(
+            raise validation.error(
                 "the parallel formulation needs a cell without hidden->memory, "
                 "memory->memory and hidden->hidden paths; use 'step'",
                 "formulation",
-                "fit",
+                where=where,
             )
         if per_step_targets:
-            raise ValidationError(
+            raise validation.error(
                 "the parallel formulation only has the last step's output; give one "
                 "target per sequence or use 'step'",
                 "formulation",
-                "fit",
+                where=where,
             )
     return formulation
 
@@ -76,59 +75,44 @@ def _formulation(lmu, formulation, per_step_targets=False):
 def check_data(lmu, x, y=None, n_steps=None, name="x"):
     """Validate and convert training / test data, before any building or training.
 
-    Returns ``x`` as float32 ``(n, n_steps, input_dimensions)`` and ``y`` as float32
-    ``(n, out)`` or ``(n, n_steps, out)`` (or None).
+    Returns ``x`` as float32 ``(n, n_steps, input_dimensions)`` (checked by
+    :meth:`.LMU.check_sequences`) and ``y`` as float32 ``(n, out)`` or
+    ``(n, n_steps, out)`` (or None).
     """
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 2 and lmu.input_dimensions == 1:
-        x = x[:, :, None]
-    if x.ndim != 3 or x.shape[2] != lmu.input_dimensions:
-        raise ValidationError(
-            f"must have shape (n_sequences, n_steps, {lmu.input_dimensions}) "
-            f"(got {x.shape})",
-            name,
-            "data",
-        )
-    if x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValidationError(f"is empty (shape {x.shape})", name, "data")
-    if n_steps is not None and x.shape[1] != n_steps:
-        raise ValidationError(f"must have {n_steps} steps per sequence (got {x.shape[1]})", name, "data")
-    if not np.all(np.isfinite(x)):
-        bad = int(np.sum(~np.all(np.isfinite(x), axis=(1, 2))))
-        raise ValidationError(f"contains NaN or inf (in {bad} sequences)", name, "data")
+    from .lmu import LMU
+
+    if not isinstance(lmu, LMU):
+        raise validation.error(f"must be an LMU network (got {type(lmu).__name__})", "lmu", where="data")
+    x = lmu.check_sequences(x, name, n_steps).astype(np.float32, copy=False)
     if y is None:
         return x, None
-    y = np.asarray(y, dtype=np.float32)
+    try:
+        y = np.asarray(y, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise validation.error(f"must be an array of numbers (got {type(y).__name__})", "y", where="data") from None
     out_d = lmu.output_dimensions or lmu.units
     if y.ndim == 1:
         y = y[:, None]
-    if y.shape[0] != x.shape[0]:
-        raise ValidationError(
-            f"has {y.shape[0]} targets for {x.shape[0]} input sequences", "y", "data"
+    if y.ndim == 0 or y.shape[0] != x.shape[0]:
+        raise validation.error(
+            f"has {len(y) if y.ndim else 0} targets for {x.shape[0]} input sequences", "y", where="data"
         )
     if not (
         (y.ndim == 2 and y.shape[1] in (1, out_d))
         or (y.ndim == 3 and y.shape[1:] == (x.shape[1], out_d))
     ):
-        raise ValidationError(
+        raise validation.error(
             f"must have shape (n, {out_d}), (n, 1) class labels, or (n, {x.shape[1]}, "
             f"{out_d}) per-step targets (got {y.shape})",
             "y",
-            "data",
+            where="data",
         )
     if not np.all(np.isfinite(y)):
-        raise ValidationError("contains NaN or inf", "y", "data")
+        raise validation.error("contains NaN or inf", "y", where="data")
     return x, y
 
 
 # --- the parallel training network ------------------------------------------------------
-
-
-def _memory_kernel(lmu, n_steps):
-    """``K`` with ``m[T-1] = sum_t K[t] u[t]``: the impulse response, time-reversed."""
-    A, B = maths.legendre_ss(lmu.order, lmu.theta)
-    h = maths.impulse_response(A, B, lmu.dt, n_steps)[:, :, 0]  # (T, order)
-    return np.ascontiguousarray(h[::-1]).astype(np.float32)
 
 
 def _memory_noise(lmu, memory_noise):
@@ -136,17 +120,20 @@ def _memory_noise(lmu, memory_noise):
     if memory_noise is None:
         return None
     mem = lmu.memory_d * lmu.order
-    noise = np.asarray(memory_noise, dtype=float)
+    try:
+        noise = np.asarray(memory_noise, dtype=float)
+    except (TypeError, ValueError):
+        noise = np.full(1, np.nan)  # refused below
     if noise.ndim == 0:
         noise = np.full(mem, float(noise))
     if noise.shape == (mem,) and (noise >= 0).all():
         noise = np.diag(noise)
     if noise.shape != (mem, mem) or not np.all(np.isfinite(noise)):
-        raise ValidationError(
+        raise validation.error(
             f"must be a standard deviation >= 0, {mem} of them (one per memory coefficient), "
             f"or a ({mem}, {mem}) matrix L (noise L z, z standard normal); got shape {noise.shape}",
             "memory_noise",
-            "fit",
+            where="fit",
         )
     return noise.astype(np.float32)
 
@@ -154,7 +141,7 @@ def _memory_noise(lmu, memory_noise):
 def _parallel_memory_layer(lmu, n_steps, noise=None):
     import tensorflow as tf
 
-    kernel = _memory_kernel(lmu, n_steps)
+    kernel = lmu.memory_kernel(n_steps).astype(np.float32)
     in_d, md, order = lmu.input_dimensions, lmu.memory_d, lmu.order
     e_x = lmu.params.get("e_x")
 
@@ -204,14 +191,15 @@ def _weight_probes(net, conns):
     return probes
 
 
-def _parallel_network(lmu, n_steps, memory_noise=None):
-    """NengoDL network computing the LMU's last-step output from a whole sequence."""
+def _parallel_network(lmu, n_steps, memory_noise=None, probe_state=False):
+    """NengoDL network computing the LMU's last-step output from a whole sequence.
+
+    Returns ``net, input, output probe, memory state probe (or None), connections,
+    hidden, layer``.
+    """
     import nengo_dl
 
-    p = lmu.params
-    s = lmu.firing_rate_scale
     layer = _parallel_memory_layer(lmu, n_steps, memory_noise)
-    conns = {}
     with nengo.Network(seed=lmu.seed, label="LMU (parallel in time)") as net:
         nengo_dl.configure_settings(trainable=None, stateful=False)
         net.config[nengo.Connection].trainable = False
@@ -222,50 +210,43 @@ def _parallel_network(lmu, n_steps, memory_noise=None):
             pass_time=False, label="memory",
         )
         nengo.Connection(inp, mem, synapse=None)
-        hidden = nengo.Ensemble(
-            lmu.units, 1, neuron_type=lmu.neuron_type, gain=nengo.dists.Choice([s]), bias=s * p["b"], label="h"
-        )
+        # the hidden layer sees the last step's input (W_x) and the final memory state
+        last = inp[(n_steps - 1) * lmu.input_dimensions :]
+        hidden, output, conns = build_hidden_layer(lmu, mem, last)
         net.config[hidden.neurons].trainable = True
-        conns["W_m"] = nengo.Connection(mem, hidden.neurons, transform=p["W_m"], synapse=None)
-        if "W_x" in p:
-            last = inp[(n_steps - 1) * lmu.input_dimensions :]
-            conns["W_x"] = nengo.Connection(last, hidden.neurons, transform=p["W_x"], synapse=None)
-        if lmu.output_dimensions is None:
-            out = nengo.Node(size_in=lmu.units)
-            nengo.Connection(hidden.neurons, out, transform=1.0 / s, synapse=None)
-        else:
-            out = nengo.Node(size_in=lmu.output_dimensions, label="y")
-            conns["W_o"] = nengo.Connection(hidden.neurons, out, transform=p["W_o"] / s, synapse=None)
-            one = nengo.Node(1.0)
-            conns["b_o"] = nengo.Connection(one, out, transform=p["b_o"][:, None], synapse=None)
         for conn in conns.values():
             net.config[conn].trainable = True
-        probe = nengo.Probe(out, synapse=None)
-    return net, inp, probe, conns, hidden, layer
+        probe = nengo.Probe(output, synapse=None)
+        state = nengo.Probe(mem, synapse=None) if probe_state else None
+    return net, inp, probe, state, conns, hidden, layer
 
 
 def _wrapper_seed(lmu):
     return None if lmu.seed is None else (lmu.seed + 7919) % 2**31
 
 
-def _step_network(lmu, probe_synapse=None):
-    """A wrapper feeding data into ``lmu`` and probing its output; ``lmu`` is not copied."""
+def _step_network(lmu, probe_synapse=None, probe_state=False, final_only=False):
+    """A wrapper feeding data into ``lmu`` and probing its output (and memory state);
+    ``lmu`` is not copied. Returns ``net, input, output probe, memory state probe (or
+    None)``. ``final_only`` keeps only the probes' last step (prediction only: a loss on
+    every step needs them all)."""
     import nengo_dl
 
     # a seed of its own: equal seeds would give the probe the seed of an LMU connection,
     # which NengoDL then takes for a probe connection and freezes
     with nengo.Network(seed=_wrapper_seed(lmu), label="LMU (step by step)") as net:
-        nengo_dl.configure_settings(trainable=None, stateful=False)
+        nengo_dl.configure_settings(trainable=None, stateful=False, keep_history=not final_only)
         net.config[nengo.Connection].trainable = False
         net.config[nengo.Ensemble].trainable = False
         inp = nengo.Node(np.zeros(lmu.input_dimensions), label="x")
         nengo.Connection(inp, lmu.input, synapse=None)
         probe = nengo.Probe(lmu.output, synapse=probe_synapse)
+        state = nengo.Probe(lmu.memory.state, synapse=None) if probe_state else None
     net.networks.append(lmu)
     net.config[lmu.hidden.neurons].trainable = True
     for conn in lmu.param_connections.values():
         net.config[conn].trainable = True
-    return net, inp, probe
+    return net, inp, probe, state
 
 
 def _read_params(lmu, sim, conns, hidden, layer=None):
@@ -273,15 +254,8 @@ def _read_params(lmu, sim, conns, hidden, layer=None):
     s = lmu.firing_rate_scale
     names = list(conns)
     values = sim.get_nengo_params([conns[n] for n in names] + [hidden])
-    params = {}
-    for name, v in zip(names, values[:-1]):
-        # size-1 transforms come back as scalars: restore the declared shapes
-        t = np.reshape(np.asarray(v["transform"], dtype=float), lmu.param_shapes[name])
-        if name in ("e_h", "W_h", "W_o"):
-            params[name] = t * s
-        else:
-            params[name] = t
-    params["b"] = np.asarray(values[-1]["bias"], dtype=float) / s
+    params = {name: from_network(name, v["transform"], s, lmu.param_shapes[name]) for name, v in zip(names, values)}
+    params["b"] = from_network("b", values[-1]["bias"], s, lmu.param_shapes["b"])
     if layer is not None and layer.e_x is not None:
         params["e_x"] = layer.e_x.numpy().astype(float)
     return params
@@ -293,14 +267,13 @@ def _read_params(lmu, sim, conns, hidden, layer=None):
 def _keras_loss(loss, final_only):
     import tensorflow as tf
 
+    # ``loss`` was checked by fit: a callable or one of LOSSES
     if callable(loss):
         fn = loss
     elif loss == "mse":
         fn = tf.keras.losses.MeanSquaredError()
-    elif loss == "sparse_ce":
-        fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     else:
-        raise ValidationError(f"must be one of {LOSSES} or a callable (got {loss!r})", "loss", "fit")
+        fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if not final_only:
         return fn
 
@@ -332,10 +305,8 @@ def _keras_metrics(loss, final_only):
     return [accuracy]
 
 
-def _batches(n, batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValidationError(f"must be an integer >= 1 (got {batch_size!r})", "batch_size", "fit")
-    return min(int(batch_size), n)
+def _batches(n, batch_size, where="fit"):
+    return min(validation.integer(batch_size, "batch_size", where=where), n)
 
 
 def _pad(x, batch):
@@ -410,24 +381,28 @@ def fit(
     x, y = check_data(lmu, x, y)
     per_step = y.ndim == 3
     form = _formulation(lmu, formulation, per_step_targets=per_step)
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValidationError(f"must be an integer >= 1 (got {epochs!r})", "epochs", "fit")
+    epochs = validation.integer(epochs, "epochs", where="fit")
     if lmu.neuron_type.spiking or lmu.memory_config is not None:
-        raise ValidationError(
+        raise validation.error(
             "train in rate mode: a rate neuron type and the exact memory (memory=None); "
             "convert afterwards with lmu.with_neurons(...)",
             "lmu",
-            "fit",
+            where="fit",
         )
-    if not (np.isscalar(l2) and np.isfinite(l2) and l2 >= 0):
-        raise ValidationError(f"must be a number >= 0 (got {l2!r})", "l2", "fit")
+    l2 = validation.non_negative(l2, "l2", where="fit")
+    if validation.is_number(learning_rate):
+        validation.positive(learning_rate, "learning_rate", where="fit")
+    if not callable(loss):
+        validation.choice(loss, LOSSES, "loss", where="fit")
     if loss == "sparse_ce" and y.shape[-1] != 1:
-        raise ValidationError("sparse_ce needs integer class labels, shape (n,)", "y", "fit")
+        raise validation.error("sparse_ce needs integer class labels, shape (n,)", "y", where="fit")
     if validation_data is not None:
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise validation.error("must be a pair (x, y) or None", "validation_data", where="fit")
         vx, vy = check_data(lmu, *validation_data, n_steps=x.shape[1], name="validation x")
     noise = _memory_noise(lmu, memory_noise)
     if noise is not None and form != "parallel":
-        raise ValidationError("memory noise needs the parallel formulation", "memory_noise", "fit")
+        raise validation.error("memory noise needs the parallel formulation", "memory_noise", where="fit")
     batch = _batches(len(x), batch_size)
     n_used = len(x) - len(x) % batch
     if n_used < len(x):
@@ -459,7 +434,7 @@ def fit(
             val = ({inp: _as_input(vx[:n_val], form)}, targets(vy, n_val))
         start = time.perf_counter()
         hist = sim.fit(
-            {inp: data_x}, data_y, epochs=int(epochs), validation_data=val,
+            {inp: data_x}, data_y, epochs=epochs, validation_data=val,
             verbose=verbose, callbacks=callbacks, shuffle=True,
         )
         seconds = time.perf_counter() - start
@@ -503,12 +478,19 @@ def _as_target(y, form, n_steps):
 
 
 class _simulator:
-    """Context manager: a NengoDL simulator of ``lmu`` in either formulation."""
+    """Context manager: a NengoDL simulator of ``lmu`` in either formulation.
 
-    def __init__(self, lmu, n_steps, form, batch, probe_synapse=None, l2=0, memory_noise=None):
+    Entering gives ``(sim, input, output probe, read)``; ``read()`` returns the trained
+    parameters, and ``state_probe`` probes the memory state if ``probe_state``.
+    """
+
+    def __init__(self, lmu, n_steps, form, batch, probe_synapse=None, l2=0, memory_noise=None,
+                 probe_state=False, final_only=False):
         self.args = (lmu, n_steps, form, batch, probe_synapse)
         self.l2 = l2
         self.memory_noise = memory_noise
+        self.probe_state = probe_state
+        self.final_only = final_only
         self.weight_probes = []
 
     def __enter__(self):
@@ -516,25 +498,28 @@ class _simulator:
 
         lmu, n_steps, form, batch, probe_synapse = self.args
         if form == "parallel":
-            net, inp, probe, conns, hidden, layer = _parallel_network(lmu, n_steps, self.memory_noise)
-            read = lambda: _read_params(lmu, self.sim, conns, hidden, layer)  # noqa: E731
+            net, inp, probe, self.state_probe, conns, hidden, layer = _parallel_network(
+                lmu, n_steps, self.memory_noise, self.probe_state
+            )
         else:
-            net, inp, probe = _step_network(lmu, probe_synapse)
-            conns = lmu.param_connections
-            read = lambda: _read_params(lmu, self.sim, lmu.param_connections, lmu.hidden)  # noqa: E731
+            net, inp, probe, self.state_probe = _step_network(
+                lmu, probe_synapse, self.probe_state, self.final_only
+            )
+            conns, hidden, layer = lmu.param_connections, lmu.hidden, None
         if self.l2 > 0:
             self.weight_probes = _weight_probes(net, conns)
         self.sim = nengo_dl.Simulator(
             net, dt=lmu.dt, minibatch_size=batch, progress_bar=False, seed=lmu.seed
         )
         self.sim.__enter__()
-        return self.sim, inp, probe, read
+        return self.sim, inp, probe, lambda: _read_params(lmu, self.sim, conns, hidden, layer)
 
     def __exit__(self, *exc):
         return self.sim.__exit__(*exc)
 
 
-def predict(lmu, x, formulation="auto", batch_size=100, final_only=True, probe_synapse=None):
+def predict(lmu, x, formulation="auto", batch_size=100, final_only=True, probe_synapse=None,
+            return_state=False):
     """Outputs of ``lmu`` for the sequences ``x``, run through NengoDL.
 
     Parameters
@@ -549,29 +534,41 @@ def predict(lmu, x, formulation="auto", batch_size=100, final_only=True, probe_s
         (step formulation only).
     probe_synapse : Synapse or None
         Filter on the output probe (step formulation).
+    return_state : bool
+        Also return the memory state ``lmu.memory.state`` (unfiltered; for a spiking
+        memory, what its readout gives), ``(n, memory_d * order)`` at the last step or
+        ``(n, n_steps, memory_d * order)``.
 
     Returns
     -------
-    ndarray
+    outputs : ndarray
+    memory_state : ndarray
+        Only with ``return_state=True``.
     """
     x, _ = check_data(lmu, x)
+    final_only = validation.boolean(final_only, "final_only", where="predict")
+    return_state = validation.boolean(return_state, "return_state", where="predict")
+    check_synapse(probe_synapse, "probe_synapse", where="predict")
     rate_mode = not lmu.neuron_type.spiking and lmu.memory_config is None
     if formulation == "auto" and not rate_mode:
         formulation = "step"
-    form = _formulation(lmu, formulation, per_step_targets=not final_only)
+    form = _formulation(lmu, formulation, per_step_targets=not final_only, where="predict")
     if form == "parallel" and not rate_mode:
-        raise ValidationError(
+        raise validation.error(
             "the parallel formulation is rate-mode only (exact memory, rate neurons)",
             "formulation",
-            "predict",
+            where="predict",
         )
-    batch = _batches(len(x), batch_size)
+    batch = _batches(len(x), batch_size, where="predict")
     xp = _pad(x, batch)
-    with _simulator(lmu, x.shape[1], form, batch, probe_synapse) as (sim, inp, probe, _):
+    context = _simulator(lmu, x.shape[1], form, batch, probe_synapse, probe_state=return_state,
+                         final_only=final_only)
+    with context as (sim, inp, probe, _):
         n_steps = 1 if form == "parallel" else x.shape[1]
-        out = sim.predict({inp: _as_input(xp, form)}, n_steps=n_steps, verbose=0)[probe]
-    out = out[: len(x)]
-    return out[:, -1] if final_only else out
+        data = sim.predict({inp: _as_input(xp, form)}, n_steps=n_steps, verbose=0)
+    probes = [probe, context.state_probe] if return_state else [probe]
+    results = [data[p][: len(x), -1] if final_only else data[p][: len(x)] for p in probes]
+    return tuple(results) if return_state else results[0]
 
 
 def evaluate(lmu, x, y, formulation="auto", batch_size=100, average_last=1, probe_synapse=None):
@@ -586,9 +583,10 @@ def evaluate(lmu, x, y, formulation="auto", batch_size=100, average_last=1, prob
         ``{"accuracy": ...}`` for integer labels, else ``{"nrmse": ..., "mse": ...}``.
     """
     x, y = check_data(lmu, x, y)
+    average_last = validation.integer(average_last, "average_last", where="evaluate", high=x.shape[1])
     if average_last > 1:
         out = predict(lmu, x, "step", batch_size, final_only=False, probe_synapse=probe_synapse)
-        out = out[:, -int(average_last):].mean(axis=1)
+        out = out[:, -average_last:].mean(axis=1)
     else:
         out = predict(lmu, x, formulation, batch_size, probe_synapse=probe_synapse)
     labels = np.asarray(y)

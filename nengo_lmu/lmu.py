@@ -18,29 +18,160 @@ ensemble's bias, so trained values (see :mod:`nengo_lmu.dl`) live in the network
 and it runs unchanged on nengo, NengoDL and nengo-loihi.
 """
 
-import json
+import inspect
 
 import numpy as np
 import nengo
-from nengo.exceptions import ValidationError
 
-from . import maths
+from . import maths, paramfile, validation
 from .networks import LegendreMemory, neuron_type_from_name
 
 # every parameter the cell can have, named as in the equations above
 PARAM_NAMES = ("e_x", "e_h", "e_m", "W_x", "W_h", "W_m", "b", "W_o", "b_o")
+#: the optional connection paths: constructor flag -> the parameter it adds
+PATHS = {
+    "input_encoders": "e_x",
+    "hidden_to_memory": "e_h",
+    "memory_to_memory": "e_m",
+    "input_to_hidden": "W_x",
+    "hidden_to_hidden": "W_h",
+}
+#: the constructor arguments that fix the cell's structure: what a parameter file records
+#: and :meth:`LMU.load` rebuilds
+STRUCTURE = ("units", "order", "theta", "input_dimensions", "memory_d", "output_dimensions", "dt", *PATHS)
+#: the constructor arguments that say how the cell runs (:meth:`LMU.with_neurons` changes them)
+NEURONS = ("neuron_type", "memory", "firing_rate_scale", "hidden_synapse")
+#: parameters applied to the hidden neurons' outputs. The neurons fire ``firing_rate_scale``
+#: times their trained rate, so the network holds these divided by the scale (and the hidden
+#: gain and bias multiplied by it): :func:`to_network` and :func:`from_network` are the rule.
+FROM_HIDDEN = ("e_h", "W_h", "W_o")
+#: the memory's discretisation (keras-lmu's default); recorded in parameter files
+DISCRETIZER = "zoh"
+#: neuron types :meth:`LMU.load` rebuilds from a file's record (their ``repr``)
+LOADABLE_NEURON_TYPES = {
+    repr(t): t
+    for t in (nengo.RectifiedLinear(), nengo.SpikingRectifiedLinear(), nengo.Tanh(tau_ref=1.0), nengo.LIFRate(), nengo.LIF())
+}
+# LegendreMemory arguments the LMU sets itself
+_MEMORY_FIXED = ("self", "order", "theta", "dimensions", "dt", "label")
 
 
-def _check_int(value, attr, obj, low=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValidationError(f"must be an integer >= {low} (got {value!r})", attr, obj)
-    return int(value)
+def to_network(name, value, firing_rate_scale):
+    """What the network holds for parameter ``name``: a transform, or for ``b`` the bias."""
+    if name == "b":
+        return firing_rate_scale * value
+    if name == "b_o":
+        return value[:, None]
+    return value / firing_rate_scale if name in FROM_HIDDEN else value
+
+
+def from_network(name, held, firing_rate_scale, shape):
+    """The parameter ``name`` (of ``shape``) from what the network holds (:func:`to_network`)."""
+    # size-1 transforms come back from simulators as scalars: restore the declared shape
+    value = np.reshape(np.asarray(held, dtype=float), shape)
+    if name == "b":
+        return value / firing_rate_scale
+    return value * firing_rate_scale if name in FROM_HIDDEN else value
+
+
+def param_shapes(units, order, input_dimensions, memory_d, output_dimensions, paths):
+    """``name -> shape`` of every parameter of a cell with this structure."""
+    n, mem = units, memory_d * order
+    optional = {
+        "e_x": (memory_d, input_dimensions),
+        "e_h": (memory_d, n),
+        "e_m": (memory_d, mem),
+        "W_x": (n, input_dimensions),
+        "W_h": (n, n),
+    }
+    shapes = {name: optional[name] for flag, name in PATHS.items() if paths[flag]}
+    shapes.update(W_m=(n, mem), b=(n,))
+    if output_dimensions is not None:
+        shapes.update(W_o=(output_dimensions, n), b_o=(output_dimensions,))
+    return {name: shapes[name] for name in PARAM_NAMES if name in shapes}
+
+
+def check_synapse(synapse, attr, obj=None, where=None):
+    """``synapse`` if it is None, a time constant >= 0 or a nengo Synapse with finite values."""
+    if synapse is None:
+        return None
+    if validation.is_number(synapse):
+        return validation.non_negative(synapse, attr, obj, where=where)
+    if isinstance(synapse, nengo.synapses.LinearFilter):
+        values = np.concatenate([np.ravel(synapse.num), np.ravel(synapse.den)])
+        if np.all(np.isfinite(values)) and np.isfinite(getattr(synapse, "tau", 0)):
+            return synapse
+    elif isinstance(synapse, nengo.synapses.Synapse):
+        return synapse
+    raise validation.error(
+        f"must be None, a finite time constant >= 0 or a nengo Synapse with finite values (got {synapse!r})",
+        attr, obj, where,
+    )
 
 
 def _glorot(rng, shape):
     """Glorot-uniform initial kernel of shape ``(fan_out, fan_in)`` (Keras' default)."""
     limit = np.sqrt(6.0 / (shape[0] + shape[1]))
     return rng.uniform(-limit, limit, size=shape)
+
+
+def _connect(connections, name, pre, post, cell, synapse):
+    connections[name] = nengo.Connection(
+        pre, post, transform=to_network(name, cell.params[name], cell.firing_rate_scale), synapse=synapse
+    )
+
+
+def _delayed(synapse):
+    # a recurrent connection needs at least a one-step delay: h[k-1]
+    return 0 if synapse is None else synapse
+
+
+def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
+    """The hidden layer and readout of ``cell``, built in the current network.
+
+    ``h = f(W_x x + W_h h + W_m m + b)`` and ``y = W_o h + b_o`` (or ``y = h``), with
+    ``m`` from ``memory_state`` and ``x`` from ``x`` (any nengo objects or slices of
+    the right widths); the hidden gain and bias are scaled up by the cell's
+    ``firing_rate_scale`` and what leaves the neurons scaled down (:func:`to_network`).
+    The one wiring of the hidden layer: the step network (:class:`LMU`) and the
+    parallel training network (:mod:`nengo_lmu.dl`) both build it here.
+
+    Parameters
+    ----------
+    cell : LMU
+        Gives the sizes, neuron type, ``firing_rate_scale`` and :attr:`~LMU.params`.
+    memory_state, x : nengo object
+        Sources of ``m`` (``memory_d * order`` wide) and ``x`` (``input_dimensions``).
+    hidden_synapse : Synapse, float or None
+        On every connection out of the hidden neurons.
+
+    Returns
+    -------
+    hidden : nengo.Ensemble
+    output : nengo.Node
+        ``y`` (or ``h``).
+    connections : dict
+        ``name -> nengo.Connection`` for ``W_x``, ``W_h``, ``W_m``, ``W_o``, ``b_o``.
+    """
+    s, p = cell.firing_rate_scale, cell.params
+    hidden = nengo.Ensemble(
+        cell.units, 1, neuron_type=cell.neuron_type, gain=nengo.dists.Choice([s]),
+        bias=to_network("b", p["b"], s), label="h",
+    )
+    h, connections = hidden.neurons, {}
+    if "W_x" in p:
+        _connect(connections, "W_x", x, h, cell, None)
+    if "W_h" in p:
+        _connect(connections, "W_h", h, h, cell, _delayed(hidden_synapse))
+    _connect(connections, "W_m", memory_state, h, cell, None)
+    if cell.output_dimensions is None:
+        output = nengo.Node(size_in=cell.units, label="h_out")
+        nengo.Connection(h, output, transform=1.0 / s, synapse=hidden_synapse)
+    else:
+        output = nengo.Node(size_in=cell.output_dimensions, label="y")
+        _connect(connections, "W_o", h, output, cell, hidden_synapse)
+        _connect(connections, "b_o", nengo.Node(1.0, label="one"), output, cell, None)
+    return hidden, output, connections
 
 
 class LMU(nengo.Network):
@@ -94,6 +225,9 @@ class LMU(nengo.Network):
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
+    Every argument is checked before anything is built: a refused ``LMU(...)`` raises
+    ``ValidationError`` naming the argument and adds nothing to an enclosing network.
+
     Attributes
     ----------
     input : nengo.Node
@@ -129,124 +263,112 @@ class LMU(nengo.Network):
         params=None,
         **kwargs,
     ):
+        arguments = {name: value for name, value in locals().items() if name in STRUCTURE + NEURONS}
+        # all checks before nengo.Network.__init__, which adds self to an enclosing network
+        self._arguments = self._checked_arguments(arguments, obj=self)
+        for name in STRUCTURE + NEURONS:
+            if name not in PATHS and name != "memory":
+                setattr(self, name, self._arguments[name])
+        self.memory_config = self._arguments["memory"]
+        self.paths = {flag: self._arguments[flag] for flag in PATHS}
+        self.param_shapes = param_shapes(
+            self.units, self.order, self.input_dimensions, self.memory_d, self.output_dimensions, self.paths
+        )
+        given = {} if params is None else self._checked_params(params, partial=True)
+
         super().__init__(**kwargs)
-        self.units = _check_int(units, "units", self)
-        self.order = _check_int(order, "order", self)
-        self.dt = maths._check_positive(dt, "dt", "LMU")
-        self.theta = maths._check_positive(theta, "theta", "LMU")
-        if self.theta < self.dt:
-            raise ValidationError(
-                f"must be at least one time step dt={self.dt:g} s (got {theta!r})", "theta", self
+        self.params = self._initial_params()
+        self.params.update(given)
+        try:
+            with self:
+                self._build()
+        except BaseException:
+            # a memory refusing its arguments: leave no partial network behind
+            parent = nengo.Network.context[-1] if nengo.Network.context else None
+            if parent is not None and self in parent.networks:
+                parent.networks.remove(self)
+            raise
+
+    @classmethod
+    def _checked_arguments(cls, arguments, obj=None):
+        """The structural and neuron arguments in ``arguments``, checked and converted."""
+        obj = cls if obj is None else obj
+        out = {}
+        for name, value in arguments.items():
+            if name in ("units", "order", "input_dimensions", "memory_d"):
+                out[name] = validation.integer(value, name, obj)
+            elif name == "output_dimensions":
+                out[name] = None if value is None else validation.integer(value, name, obj)
+            elif name in ("theta", "dt", "firing_rate_scale"):
+                out[name] = validation.positive(value, name, obj)
+            elif name in PATHS:
+                out[name] = validation.boolean(value, name, obj)
+            elif name == "neuron_type":
+                out[name] = neuron_type_from_name(value, obj=obj)
+                if out[name] is None or isinstance(out[name], nengo.Direct):
+                    raise validation.error(
+                        "the hidden layer needs a neuron type (got None/Direct)", name, obj
+                    )
+            elif name == "memory":
+                out[name] = cls._checked_memory(value, obj)
+            elif name == "hidden_synapse":
+                out[name] = check_synapse(value, name, obj)
+        if "theta" in out and "dt" in out and out["theta"] < out["dt"]:
+            raise validation.error(
+                f"must be at least one time step dt={out['dt']:g} s (got {arguments['theta']!r})", "theta", obj
             )
-        self.input_dimensions = _check_int(input_dimensions, "input_dimensions", self)
-        self.memory_d = _check_int(memory_d, "memory_d", self)
-        self.neuron_type = neuron_type_from_name(neuron_type, obj="LMU")
-        if self.neuron_type is None or isinstance(self.neuron_type, nengo.Direct):
-            raise ValidationError("the hidden layer needs a neuron type (got None/Direct)", "neuron_type", self)
-        if not input_encoders and self.input_dimensions != self.memory_d:
-            raise ValidationError(
-                f"without input encoders, input_dimensions ({self.input_dimensions}) must "
-                f"equal memory_d ({self.memory_d})",
+        if out.get("input_encoders") is False and out.get("input_dimensions") != out.get("memory_d"):
+            raise validation.error(
+                f"without input encoders, input_dimensions ({out['input_dimensions']}) must "
+                f"equal memory_d ({out['memory_d']})",
                 "input_encoders",
-                self,
+                obj,
             )
-        if memory is not None and not isinstance(memory, dict):
-            raise ValidationError(
+        return out
+
+    @staticmethod
+    def _checked_memory(memory, obj):
+        if memory is None:
+            return None
+        if not isinstance(memory, dict):
+            raise validation.error(
                 f"must be None (exact memory) or a dict of LegendreMemory arguments (got {memory!r})",
                 "memory",
-                self,
+                obj,
             )
-        self.memory_config = None if memory is None else dict(memory)
-        self.paths = {
-            "input_encoders": bool(input_encoders),
-            "hidden_to_memory": bool(hidden_to_memory),
-            "memory_to_memory": bool(memory_to_memory),
-            "input_to_hidden": bool(input_to_hidden),
-            "hidden_to_hidden": bool(hidden_to_hidden),
-        }
-        self.output_dimensions = (
-            None
-            if output_dimensions is None
-            else _check_int(output_dimensions, "output_dimensions", self)
-        )
-        self.firing_rate_scale = maths._check_positive(firing_rate_scale, "firing_rate_scale", "LMU")
-        self.hidden_synapse = hidden_synapse
+        allowed = set(inspect.signature(LegendreMemory).parameters) - set(_MEMORY_FIXED)
+        unknown = sorted(set(memory) - allowed)
+        if unknown:
+            raise validation.error(
+                f"unknown LegendreMemory argument(s) {unknown} (the LMU sets order, theta, dimensions, dt)",
+                "memory",
+                obj,
+            )
+        return dict(memory)
 
-        self.param_shapes = self._param_shapes()
-        self.params = self._initial_params()
-        if params is not None:
-            self.params.update(self._checked_params(params, partial=True))
-
-        s = self.firing_rate_scale
+    def _build(self):
         p = self.params
-        mem_size = self.memory_d * self.order
-        rec_synapse = 0 if hidden_synapse is None else hidden_synapse
-        self.param_connections = {}
-        with self:
-            self.input = nengo.Node(size_in=self.input_dimensions, label="x")
-            self.u = nengo.Node(size_in=self.memory_d, label="u")
-            mem_kwargs = dict(self.memory_config or {"neuron_type": None})
-            mem_kwargs.setdefault("synapse", 0.05)
-            self.memory = LegendreMemory(
-                self.order, self.theta, dimensions=self.memory_d, dt=self.dt, label="memory", **mem_kwargs
-            )
-            nengo.Connection(self.u, self.memory.input, synapse=None)
-            self.hidden = nengo.Ensemble(
-                self.units,
-                1,
-                neuron_type=self.neuron_type,
-                gain=nengo.dists.Choice([s]),
-                bias=s * p["b"],
-                label="h",
-            )
-            h = self.hidden.neurons
-            conns = self.param_connections
-            if "e_x" in p:
-                conns["e_x"] = nengo.Connection(self.input, self.u, transform=p["e_x"], synapse=None)
-            else:
-                nengo.Connection(self.input, self.u, synapse=None)
-            if "e_h" in p:
-                conns["e_h"] = nengo.Connection(h, self.u, transform=p["e_h"] / s, synapse=rec_synapse)
-            if "e_m" in p:
-                conns["e_m"] = nengo.Connection(
-                    self.memory.state, self.u, transform=p["e_m"], synapse=0
-                )
-            if "W_x" in p:
-                conns["W_x"] = nengo.Connection(self.input, h, transform=p["W_x"], synapse=None)
-            if "W_h" in p:
-                conns["W_h"] = nengo.Connection(h, h, transform=p["W_h"] / s, synapse=rec_synapse)
-            conns["W_m"] = nengo.Connection(self.memory.state, h, transform=p["W_m"], synapse=None)
-            if self.output_dimensions is None:
-                self.output = nengo.Node(size_in=self.units, label="h_out")
-                nengo.Connection(h, self.output, transform=1.0 / s, synapse=hidden_synapse)
-            else:
-                self.output = nengo.Node(size_in=self.output_dimensions, label="y")
-                conns["W_o"] = nengo.Connection(h, self.output, transform=p["W_o"] / s, synapse=hidden_synapse)
-                one = nengo.Node(1.0, label="one")
-                conns["b_o"] = nengo.Connection(one, self.output, transform=p["b_o"][:, None], synapse=None)
-        assert mem_size == self.memory.state.size_out
+        self.input = nengo.Node(size_in=self.input_dimensions, label="x")
+        self.u = nengo.Node(size_in=self.memory_d, label="u")
+        mem_kwargs = dict(self.memory_config or {"neuron_type": None})
+        mem_kwargs.setdefault("synapse", 0.05)
+        self.memory = LegendreMemory(
+            self.order, self.theta, dimensions=self.memory_d, dt=self.dt, label="memory", **mem_kwargs
+        )
+        nengo.Connection(self.u, self.memory.input, synapse=None)
+        self.hidden, self.output, conns = build_hidden_layer(self, self.memory.state, self.input, self.hidden_synapse)
+        h = self.hidden.neurons
+        if "e_x" in p:
+            _connect(conns, "e_x", self.input, self.u, self, None)
+        else:
+            nengo.Connection(self.input, self.u, synapse=None)
+        if "e_h" in p:
+            _connect(conns, "e_h", h, self.u, self, _delayed(self.hidden_synapse))
+        if "e_m" in p:
+            _connect(conns, "e_m", self.memory.state, self.u, self, 0)
+        self.param_connections = {name: conns[name] for name in self.param_shapes if name in conns}
 
     # --- parameters -------------------------------------------------------------------
-
-    def _param_shapes(self):
-        n, md, mem = self.units, self.memory_d, self.memory_d * self.order
-        shapes = {}
-        if self.paths["input_encoders"]:
-            shapes["e_x"] = (md, self.input_dimensions)
-        if self.paths["hidden_to_memory"]:
-            shapes["e_h"] = (md, n)
-        if self.paths["memory_to_memory"]:
-            shapes["e_m"] = (md, mem)
-        if self.paths["input_to_hidden"]:
-            shapes["W_x"] = (n, self.input_dimensions)
-        if self.paths["hidden_to_hidden"]:
-            shapes["W_h"] = (n, n)
-        shapes["W_m"] = (n, mem)
-        shapes["b"] = (n,)
-        if self.output_dimensions is not None:
-            shapes["W_o"] = (self.output_dimensions, n)
-            shapes["b_o"] = (self.output_dimensions,)
-        return shapes
 
     def _initial_params(self):
         rng = np.random.RandomState(self.seed)
@@ -256,28 +378,33 @@ class LMU(nengo.Network):
         }
 
     def _checked_params(self, params, partial=False):
+        if not isinstance(params, dict):
+            raise validation.error(f"must be a dict name -> array (got {type(params).__name__})", "params", self)
         unknown = sorted(set(params) - set(self.param_shapes))
         if unknown:
-            raise ValidationError(
+            raise validation.error(
                 f"unknown parameter(s) {unknown}: this network has {list(self.param_shapes)}",
                 "params",
                 self,
             )
         missing = sorted(set(self.param_shapes) - set(params))
         if missing and not partial:
-            raise ValidationError(f"missing parameter(s) {missing}", "params", self)
+            raise validation.error(f"missing parameter(s) {missing}", "params", self)
         out = {}
         for name, value in params.items():
-            value = np.asarray(value, dtype=float)
+            try:
+                value = np.array(value, dtype=float)
+            except (TypeError, ValueError):
+                raise validation.error(f"{name} must be an array of numbers (got {value!r:.60})", "params", self) from None
             if value.shape != self.param_shapes[name]:
-                raise ValidationError(
+                raise validation.error(
                     f"{name} must have shape {self.param_shapes[name]} (got {value.shape})",
                     "params",
                     self,
                 )
             if not np.all(np.isfinite(value)):
-                raise ValidationError(f"{name} contains NaN or inf", "params", self)
-            out[name] = value.copy()
+                raise validation.error(f"{name} contains NaN or inf", "params", self)
+            out[name] = value
         return out
 
     @property
@@ -305,114 +432,158 @@ class LMU(nengo.Network):
         (a simulator copies parameters when it is built).
         """
         params = self._checked_params(params, partial=partial)
-        s = self.firing_rate_scale
-        from_hidden = {"e_h", "W_h", "W_o"}
         for name, value in params.items():
             self.params[name] = value
+            held = to_network(name, value, self.firing_rate_scale)
             if name == "b":
-                self.hidden.bias = s * value
-            elif name == "b_o":
-                self.param_connections[name].transform = value[:, None]
+                self.hidden.bias = held
             else:
-                self.param_connections[name].transform = value / s if name in from_hidden else value
+                self.param_connections[name].transform = held
+
+    # --- parameter files ----------------------------------------------------------------
 
     def signature(self):
-        """What a saved parameter file must match: sizes and paths, not the values."""
-        return {
-            "units": self.units,
-            "order": self.order,
-            "input_dimensions": self.input_dimensions,
-            "memory_d": self.memory_d,
-            "output_dimensions": self.output_dimensions,
-            "params": {k: list(v) for k, v in self.param_shapes.items()},
-        }
+        """What a parameter file records: every value that changes what the parameters mean.
 
-    def save_params(self, path, metadata=None):
-        """Save the parameters to an ``.npz`` file (no pickle), with :meth:`signature`.
-
-        ``metadata`` (a JSON-serialisable dict, e.g. ``{"task": "psmnist"}``) is stored
-        alongside; :meth:`load` returns it as ``lmu.metadata``.
+        Sizes, the window in steps and ``dt``, the paths, the discretiser, the neuron type
+        (its ``repr``), the parameter shapes; and ``firing_rate_scale`` (for the record:
+        parameters are stored unscaled, so it changes spike rates, not the function).
         """
-        extra = {} if metadata is None else {"__metadata__": np.array(json.dumps(metadata, sort_keys=True))}
-        np.savez(
-            path,
-            __signature__=np.array(json.dumps(self.signature(), sort_keys=True)),
-            __theta__=np.array(self.theta / self.dt),
-            **extra,
-            **self.params,
+        return dict(
+            version=paramfile.FORMAT_VERSION,
+            units=self.units,
+            order=self.order,
+            theta_steps=round(self.theta / self.dt, 9),
+            dt=self.dt,
+            input_dimensions=self.input_dimensions,
+            memory_d=self.memory_d,
+            output_dimensions=self.output_dimensions,
+            paths=dict(self.paths),
+            discretizer=DISCRETIZER,
+            neuron_type=repr(self.neuron_type),
+            firing_rate_scale=self.firing_rate_scale,
+            params={k: list(v) for k, v in self.param_shapes.items()},
         )
 
     @classmethod
-    def read_params_file(cls, path):
-        """``(signature, theta_steps, params, metadata)`` from a :meth:`save_params` file.
+    def _structure(cls, signature, dt=None):
+        """The structural constructor arguments (:data:`STRUCTURE`) a file's signature records,
+        checked; ``dt`` (if given) replaces the file's, the window staying the same in steps."""
+        declared = signature["params"]
+        paths = signature["paths"]
+        if paths is None:  # format 1: the paths are the parameters present
+            paths = {flag: isinstance(declared, dict) and name in declared for flag, name in PATHS.items()}
+        if not isinstance(paths, dict) or set(paths) != set(PATHS):
+            raise validation.error(f"must name the paths {list(PATHS)} (got {paths!r})", "paths", cls)
+        if signature["discretizer"] != DISCRETIZER:
+            raise validation.error(f"must be {DISCRETIZER!r} (got {signature['discretizer']!r})", "discretizer", cls)
+        if dt is None:
+            dt = 0.001 if signature["dt"] is None else signature["dt"]  # format 1 had no dt: its default
+        dt = validation.positive(dt, "dt", cls)
+        theta_steps = validation.positive(signature["theta_steps"], "theta_steps", cls)
+        structure = {name: signature[name] for name in STRUCTURE if name not in PATHS and name != "theta"}
+        structure.update(paths, theta=theta_steps * dt, dt=dt)
+        return cls._checked_arguments(structure)
 
-        Raises ``ValidationError`` (one line) for a missing or foreign file.
+    @classmethod
+    def _shapes_of(cls, signature):
+        s = cls._structure(signature)
+        paths = {flag: s[flag] for flag in PATHS}
+        return param_shapes(s["units"], s["order"], s["input_dimensions"], s["memory_d"], s["output_dimensions"], paths)
+
+    def save_params(self, path, metadata=None, overwrite=False, new_name=False):
+        """Save the parameters and :meth:`signature` to an ``.npz`` file (no pickle).
+
+        ``metadata`` (a JSON-serialisable dict, e.g. ``{"task": "psmnist"}``) is stored
+        alongside; :meth:`load` returns it as ``lmu.metadata``. The file is written
+        atomically, at exactly ``path``; an existing file is refused unless ``overwrite``,
+        or kept with ``new_name``, which takes the first free ``name-k.npz`` instead.
+        Returns the path written.
         """
-        try:
-            f = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise ValidationError(f"no such file '{path}'", "path", cls) from None
-        except (OSError, ValueError) as e:
-            raise ValidationError(f"{path} is not an .npz file ({e})", "path", cls) from None
-        with f:
-            if "__signature__" not in f.files:
-                raise ValidationError(f"{path} is not an LMU parameter file", "path", cls)
-            signature = json.loads(str(f["__signature__"]))
-            theta_steps = float(f["__theta__"]) if "__theta__" in f.files else None
-            metadata = json.loads(str(f["__metadata__"])) if "__metadata__" in f.files else {}
-            params = {k: f[k] for k in f.files if not k.startswith("__")}
-        return signature, theta_steps, params, metadata
+        return paramfile.write(
+            path, self.signature(), self.params, metadata, overwrite, new_name, obj=self
+        )
 
     def load_params(self, path):
         """Load parameters saved by :meth:`save_params` into this network.
 
-        Refuses (``ValidationError``) a file saved from a network of different sizes.
+        Refuses (``ValidationError``) a file saved from a different network: another
+        size, window (``theta`` in steps), ``dt``, path, discretiser or neuron type.
         """
-        saved, _, params, _ = self.read_params_file(path)
+        saved = paramfile.read(path, self._shapes_of, obj=self)
         mine = self.signature()
-        if saved != mine:
-            diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
-            raise ValidationError(
-                f"{path} was saved from a different network (differs in {diff}: "
-                f"file {[saved.get(k) for k in diff]}, network {[mine.get(k) for k in diff]})",
+        # the format version and the firing-rate scale do not change what parameters mean
+        differ = [k for k in paramfile.differences(saved.signature, mine) if k not in ("version", "firing_rate_scale")]
+        if differ:
+            raise validation.error(
+                f"'{path}' was saved from a different network (differs in {differ}: "
+                f"file {[saved.signature.get(k) for k in differ]}, network {[mine.get(k) for k in differ]})",
                 "path",
                 self,
             )
-        self.set_params(params)
+        self.set_params(saved.params)
 
     @classmethod
-    def load(cls, path, dt=0.001, **kwargs):
+    def load(cls, path, dt=None, **kwargs):
         """The network a :meth:`save_params` file was saved from, rebuilt from the file.
 
-        Sizes, window (``theta`` in steps, times ``dt``) and connection paths come from
-        the file; ``kwargs`` (``neuron_type``, ``memory``, ``firing_rate_scale``,
+        Sizes, window, paths, ``dt`` and neuron type come from the file; ``dt`` given
+        here replaces the file's (the window stays the same number of steps), and
+        ``kwargs`` (``neuron_type``, ``memory``, ``firing_rate_scale``,
         ``hidden_synapse``, ``seed``, ``label`` ...) are passed to the constructor. The
         file's ``metadata`` becomes ``lmu.metadata``.
         """
-        signature, theta_steps, params, metadata = cls.read_params_file(path)
-        shapes = signature.get("params", {})
-        if theta_steps is None or "W_m" not in shapes:
-            raise ValidationError(f"{path} lacks the window or the memory kernel", "path", cls)
-        lmu = cls(
-            units=signature["units"],
-            order=signature["order"],
-            theta=theta_steps * dt,
-            input_dimensions=signature["input_dimensions"],
-            memory_d=signature["memory_d"],
-            output_dimensions=signature["output_dimensions"],
-            input_encoders="e_x" in shapes,
-            hidden_to_memory="e_h" in shapes,
-            memory_to_memory="e_m" in shapes,
-            input_to_hidden="W_x" in shapes,
-            hidden_to_hidden="W_h" in shapes,
-            dt=dt,
-            params=params,
-            **kwargs,
-        )
-        lmu.metadata = metadata
+        saved = paramfile.read(path, cls._shapes_of, obj=cls)
+        recorded = saved.signature["neuron_type"]
+        if "neuron_type" not in kwargs and recorded is not None:
+            if recorded not in LOADABLE_NEURON_TYPES:
+                raise validation.error(
+                    f"'{path}' was saved with neuron type {recorded}, which load does not rebuild; "
+                    "pass neuron_type",
+                    "neuron_type",
+                    cls,
+                )
+            kwargs["neuron_type"] = LOADABLE_NEURON_TYPES[recorded]
+        lmu = cls(params=saved.params, **cls._structure(saved.signature, dt), **kwargs)
+        lmu.metadata = saved.metadata
         return lmu
 
     # --- the rate network in numpy ------------------------------------------------------
+
+    def check_sequences(self, x, name="x", n_steps=None):
+        """``x`` checked as input sequences: a float array ``(n, n_steps, input_dimensions)``.
+
+        A 2-D ``x`` is read as ``(n, n_steps)`` when ``input_dimensions`` is 1. Refuses
+        (``ValidationError`` naming ``name``) other shapes, empty data, another number of
+        steps than ``n_steps`` (if given) and NaN or inf.
+        """
+        try:
+            x = np.asarray(x)
+            x = x if x.dtype.kind == "f" else x.astype(float)
+        except (TypeError, ValueError):
+            raise validation.error(f"must be an array of numbers (got {type(x).__name__})", name, self) from None
+        if x.ndim == 2 and self.input_dimensions == 1:
+            x = x[:, :, None]
+        if x.ndim != 3 or x.shape[2] != self.input_dimensions:
+            raise validation.error(
+                f"must have shape (n_sequences, n_steps, {self.input_dimensions}) (got {x.shape})", name, self
+            )
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise validation.error(f"is empty (shape {x.shape})", name, self)
+        if n_steps is not None and x.shape[1] != n_steps:
+            raise validation.error(f"must have {n_steps} steps per sequence (got {x.shape[1]})", name, self)
+        if not np.all(np.isfinite(x)):
+            bad = int(np.sum(~np.all(np.isfinite(x), axis=(1, 2))))
+            raise validation.error(f"contains NaN or inf (in {bad} sequences)", name, self)
+        return x
+
+    def _memory_input(self, x, what):
+        """``u = e_x x`` (or ``x``) of checked sequences, for a cell whose memory input
+        does not depend on the past."""
+        if self.recurrent:
+            raise validation.error("the memory input depends on the network's state (e_h or e_m)", what, self)
+        x = self.check_sequences(x)
+        return x @ self.params["e_x"].T if "e_x" in self.params else x  # (n, steps, memory_d)
 
     def memory_states(self, x):
         """Yield the exact memory state after each step of the sequences ``x``.
@@ -422,25 +593,34 @@ class LMU(nengo.Network):
         rest), as the network's exact memory holds it. Only for cells whose memory input
         does not depend on the past (no ``e_h``, ``e_m``).
         """
-        if self.recurrent:
-            raise ValidationError(
-                "the memory input depends on the network's state (e_h or e_m)", "memory_states", self
-            )
-        x = np.asarray(x, dtype=float)
-        if x.ndim == 2 and self.input_dimensions == 1:
-            x = x[:, :, None]
-        if x.ndim != 3 or x.shape[2] != self.input_dimensions:
-            raise ValidationError(
-                f"must have shape (n_sequences, n_steps, {self.input_dimensions}) (got {x.shape})",
-                "x",
-                self,
-            )
-        u = x @ self.params["e_x"].T if "e_x" in self.params else x  # (n, steps, memory_d)
+        u = self._memory_input(x, "memory_states")
         A, B = maths.legendre_ss(self.order, self.theta)
         for m in maths.zoh_states(A, B, u, self.dt):
-            yield m.reshape(len(x), -1)
+            yield m.reshape(len(u), -1)
 
-    def rate_outputs(self, x, every_step=False, peak_rate=False):
+    def memory_kernel(self, n_steps):
+        """``K``, ``(n_steps, order)``: after ``n_steps`` inputs ``u[t]`` from rest, each
+        memory holds ``sum_t K[t] u[t]``.
+
+        The memory's impulse response, time-reversed: the parallel formulation
+        (:mod:`nengo_lmu.dl`) and :meth:`final_memory_state` compute the memory with it.
+        """
+        n_steps = validation.integer(n_steps, "n_steps", self)
+        A, B = maths.legendre_ss(self.order, self.theta)
+        response = maths.impulse_response(A, B, self.dt, n_steps)[:, :, 0]
+        return np.ascontiguousarray(response[::-1])
+
+    def final_memory_state(self, x):
+        """The exact memory state after the whole sequences ``x``: ``(n, memory_d * order)``.
+
+        ``x`` is ``(n, n_steps, input_dimensions)``, each sequence from rest; the state is
+        dimension-major as :attr:`memory` ``.state`` holds it. One product with
+        :meth:`memory_kernel`, for cells without ``e_h``, ``e_m``.
+        """
+        u = self._memory_input(x, "final_memory_state")
+        return np.einsum("ntj,tk->njk", u, self.memory_kernel(u.shape[1])).reshape(len(u), -1)
+
+    def rate_outputs(self, x, every_step=False, peak_rate=False, states=None):
         """The outputs of the rate network with the exact memory, computed in numpy.
 
         What this network computes in rate mode (its own neuron type's rates, no
@@ -449,17 +629,25 @@ class LMU(nengo.Network):
         without ``e_h``, ``e_m`` and ``W_h``; the reference a converted network is
         compared with. ``peak_rate=True`` also returns the hidden neurons' highest
         firing rate (their rate at ``firing_rate_scale``, in spikes per second).
+        ``states`` is the exact memory over ``x`` (``(n, n_steps, memory_d * order)``)
+        if already computed (e.g. :func:`nengo_lmu.deploy.exact_states`).
         """
         if self.paths["hidden_to_hidden"]:
-            raise ValidationError("the hidden layer is recurrent (W_h)", "rate_outputs", self)
-        x = np.asarray(x, dtype=float)
-        x = x[:, :, None] if x.ndim == 2 and self.input_dimensions == 1 else x
+            raise validation.error("the hidden layer is recurrent (W_h)", "rate_outputs", self)
+        x = self.check_sequences(x)
+        if states is not None and np.shape(states) != x.shape[:2] + (self.memory_d * self.order,):
+            raise validation.error(
+                f"must have shape {x.shape[:2] + (self.memory_d * self.order,)} (got {np.shape(states)})",
+                "states",
+                self,
+            )
         s, p = self.firing_rate_scale, self.params
+        memory = self.memory_states(x) if states is None else np.moveaxis(states, 1, 0)
         outputs, peak = [], 0.0
-        for k, m in enumerate(self.memory_states(x)):
+        for k, m in enumerate(memory):
             if every_step or peak_rate or k == x.shape[1] - 1:
                 current = m @ p["W_m"].T + (x[:, k] @ p["W_x"].T if "W_x" in p else 0)
-                rates = self.neuron_type.rates(current, np.full(self.units, s), s * p["b"])
+                rates = self.neuron_type.rates(current, np.full(self.units, s), to_network("b", p["b"], s))
                 peak = max(peak, float(rates.max()))
                 h = rates / s
                 if every_step or k == x.shape[1] - 1:
@@ -471,21 +659,9 @@ class LMU(nengo.Network):
 
     def config_kwargs(self):
         """The constructor arguments that rebuild this network (without ``params``)."""
-        return dict(
-            units=self.units,
-            order=self.order,
-            theta=self.theta,
-            input_dimensions=self.input_dimensions,
-            memory_d=self.memory_d,
-            neuron_type=self.neuron_type,
-            memory=self.memory_config,
-            output_dimensions=self.output_dimensions,
-            dt=self.dt,
-            firing_rate_scale=self.firing_rate_scale,
-            hidden_synapse=self.hidden_synapse,
-            seed=self.seed,
-            **self.paths,
-        )
+        args = dict(self._arguments, seed=self.seed)
+        args["memory"] = None if self.memory_config is None else dict(self.memory_config)
+        return args
 
     def with_neurons(self, neuron_type=None, memory="same", firing_rate_scale=None, hidden_synapse="same", **kwargs):
         """A new LMU with the same parameters and different neurons.
@@ -510,104 +686,10 @@ class LMU(nengo.Network):
         args.update(kwargs)
         return LMU(params=self.get_params(), **args)
 
-    # --- keras-lmu --------------------------------------------------------------------
-
     @classmethod
     def from_keras(cls, layer, dt=0.001, neuron_type=None, **kwargs):
-        """The network equivalent to a built keras-lmu 0.7 ``LMU`` layer.
+        """The network equivalent to a built keras-lmu ``LMU`` layer: see
+        :func:`nengo_lmu.keras.from_keras`."""
+        from .keras import from_keras
 
-        Supports ``memory_d``, ``order``, ``theta`` (steps; becomes ``theta * dt``
-        seconds), ``hidden_to_memory``, ``memory_to_memory``, ``input_to_hidden``,
-        the input kernel (or none), ``discretizer="zoh"`` and a hidden cell that is a
-        ``Dense`` or ``SimpleRNNCell`` with ``relu``, ``tanh`` or ``linear``-free
-        activations. The keras output is :attr:`output` (``h``).
-
-        Parameters
-        ----------
-        layer : keras_lmu.LMU
-            A built layer (call it on data or ``build`` it first).
-        dt : float
-            Seconds per sample in the Nengo network.
-        neuron_type : NeuronType or None
-            Overrides the neuron type matching the cell's activation.
-        """
-        import tensorflow as tf  # only when importing from keras
-
-        name = type(layer).__name__
-        if name != "LMU" or not hasattr(layer, "memory_d"):
-            raise ValidationError(f"must be a keras_lmu.LMU layer (got {name})", "layer", "LMU.from_keras")
-        if not layer.built:
-            raise ValidationError("must be built (call it on data first)", "layer", "LMU.from_keras")
-        unsupported = {
-            "trainable_theta": layer.trainable_theta,
-            "use_bias": layer.use_bias,
-            "discretizer='euler'": layer.discretizer != "zoh",
-            "hidden_cell=None": layer.hidden_cell is None,
-        }
-        bad = [k for k, v in unsupported.items() if v]
-        if bad:
-            raise ValidationError(f"unsupported keras-lmu options: {bad}", "layer", "LMU.from_keras")
-        inner = getattr(layer.layer, "cell", layer.layer)
-        cell = layer.hidden_cell
-        activations = {"relu": nengo.RectifiedLinear(), "tanh": nengo.Tanh(tau_ref=1.0)}
-        act = getattr(cell, "activation", None)
-        act_name = getattr(act, "__name__", str(act))
-        if neuron_type is None:
-            if act_name not in activations:
-                raise ValidationError(
-                    f"hidden activation {act_name!r} has no Nengo neuron type; pass neuron_type",
-                    "layer",
-                    "LMU.from_keras",
-                )
-            neuron_type = activations[act_name]
-        if isinstance(cell, tf.keras.layers.SimpleRNNCell):
-            recurrent_h = True
-        elif isinstance(cell, tf.keras.layers.Dense):
-            recurrent_h = False
-        else:
-            raise ValidationError(
-                f"hidden cell must be Dense or SimpleRNNCell (got {type(cell).__name__})",
-                "layer",
-                "LMU.from_keras",
-            )
-        if getattr(cell, "use_bias", True) is False:
-            bias = np.zeros(cell.units)
-        else:
-            bias = tf.keras.backend.get_value(cell.bias)
-        W = tf.keras.backend.get_value(cell.kernel).T  # (units, mem [+ in])
-        mem_size = layer.memory_d * layer.order
-        in_d = int(inner.kernel.shape[0]) if inner.kernel is not None else layer.memory_d
-        if layer.hidden_to_memory and inner.kernel is not None:
-            in_d -= cell.units
-        params = {"W_m": W[:, :mem_size], "b": bias}
-        if layer.input_to_hidden:
-            params["W_x"] = W[:, mem_size:]
-        if recurrent_h:
-            params["W_h"] = tf.keras.backend.get_value(cell.recurrent_kernel).T
-        if inner.kernel is not None:
-            K = tf.keras.backend.get_value(inner.kernel).T  # (memory_d, in [+ units])
-            params["e_x"] = K[:, :in_d]
-            if layer.hidden_to_memory:
-                params["e_h"] = K[:, in_d:]
-        elif layer.hidden_to_memory:
-            raise ValidationError(
-                "hidden_to_memory without an input kernel is not supported", "layer", "LMU.from_keras"
-            )
-        if layer.memory_to_memory:
-            params["e_m"] = tf.keras.backend.get_value(inner.recurrent_kernel).T
-        return cls(
-            units=cell.units,
-            order=layer.order,
-            theta=float(layer.theta) * dt,
-            input_dimensions=in_d,
-            memory_d=layer.memory_d,
-            neuron_type=neuron_type,
-            input_encoders=inner.kernel is not None,
-            hidden_to_memory=layer.hidden_to_memory,
-            memory_to_memory=layer.memory_to_memory,
-            input_to_hidden=layer.input_to_hidden,
-            hidden_to_hidden=recurrent_h,
-            dt=dt,
-            params=params,
-            **kwargs,
-        )
+        return from_keras(layer, dt=dt, neuron_type=neuron_type, lmu_class=cls, **kwargs)

@@ -4,13 +4,11 @@ One builder serves every backend (nengo, NengoDL, nengo-loihi): the backend-spec
 choices (neuron type, synapse, neuron-to-neuron weights) are constructor arguments.
 """
 
-import functools
-
 import numpy as np
 import nengo
 from nengo.exceptions import ValidationError
 
-from . import maths
+from . import maths, statistics, validation
 
 MAPPINGS = ("auto", "discrete", "continuous")
 STATE_READOUTS = ("decoded", "synaptic")
@@ -60,41 +58,27 @@ def neuron_type_from_name(neuron_type, obj=None):
 
 def lowpass_tau(synapse, obj=None):
     """The time constant of a lowpass synapse given as a number or ``nengo.Lowpass``."""
-    if isinstance(synapse, nengo.Lowpass):
-        return float(synapse.tau)
-    if isinstance(synapse, (int, float, np.floating)) and not isinstance(synapse, bool):
-        if synapse > 0:
-            return float(synapse)
-    raise ValidationError(
-        f"must be a time constant > 0 or a nengo.Lowpass (principle 3 maps the memory "
-        f"onto a first-order lowpass); got {synapse!r}",
-        "synapse",
-        obj,
-    )
+    tau = float(synapse.tau) if isinstance(synapse, nengo.Lowpass) else synapse
+    if not (validation.is_number(tau) and np.isfinite(tau) and tau > 0):
+        raise ValidationError(
+            f"must be a finite time constant > 0, or a nengo.Lowpass with one (principle 3 "
+            f"maps the memory onto a first-order lowpass); got {synapse!r}",
+            "synapse",
+            obj,
+        )
+    return float(tau)
 
 
 def input_statistics(stats, order, theta):
     """``(high, rms)`` of the input from a ``WhiteSignal``, a pair, or None (default).
 
-    The default is white noise with RMS 0.5 over the band the memory can hold,
-    ``order / (2 theta)`` Hz: d Legendre polynomials over theta seconds resolve about
-    d / 2 cycles.
+    Compatibility wrapper of :func:`nengo_lmu.statistics.from_argument` for white-noise
+    statistics (the default: :meth:`nengo_lmu.statistics.WhiteNoise.default`).
     """
-    if stats is None:
-        return order / (2.0 * theta), 0.5
-    if isinstance(stats, nengo.processes.WhiteSignal):
-        return float(stats.high), float(stats.rms)
-    try:
-        high, rms = (float(v) for v in stats)
-    except (TypeError, ValueError):
-        high = rms = None
-    if high is None or not (high > 0 and rms > 0):
-        raise ValidationError(
-            "must be a nengo.processes.WhiteSignal, a pair (high_hz, rms) with both > 0, "
-            f"or None; got {stats!r}",
-            "input_statistics",
-        )
-    return high, rms
+    stats = statistics.from_argument(stats, order, theta)
+    if not isinstance(stats, statistics.WhiteNoise):
+        raise validation.error(f"must describe white noise (got {stats!r})", "input_statistics", where="input_statistics")
+    return stats.high, stats.rms
 
 
 def allocate_neurons(n_neurons, weights, min_per_ensemble=10):
@@ -111,17 +95,6 @@ def allocate_neurons(n_neurons, weights, min_per_ensemble=10):
     counts = np.floor(share).astype(int)
     counts[np.argsort(counts - share)[: spare - counts.sum()]] += 1
     return counts + base
-
-
-@functools.lru_cache(maxsize=16)
-def _state_covariance(order, theta, high, rms, dt):
-    """:func:`nengo_lmu.maths.white_noise_covariance` of the Legendre system, memoised:
-    a network and its variants (``LMU.with_neurons``) share it, and at high orders it
-    takes seconds."""
-    A, B = maths.legendre_ss(order, theta)
-    cov = maths.white_noise_covariance(A, B, high, rms, dt=dt)
-    cov.flags.writeable = False
-    return cov
 
 
 class LegendreMemory(nengo.Network):
@@ -167,8 +140,14 @@ class LegendreMemory(nengo.Network):
         with a short ``theta``), and ``"discrete"`` otherwise; ``self.mapping`` says which.
     dt : float
         Simulator time step the discrete mapping is computed for.
-    input_statistics : WhiteSignal, (high, rms) or None
-        The statistics the state's scaling is designed for (see :func:`input_statistics`).
+    input_statistics : InputStatistics, WhiteSignal, (high, rms) or None
+        Where the state's scaling comes from (:mod:`nengo_lmu.statistics`): white noise
+        (:class:`~nengo_lmu.statistics.WhiteNoise`, also given as a ``WhiteSignal`` or a
+        ``(high_hz, rms)`` pair), example inputs
+        (:class:`~nengo_lmu.statistics.Measured`) or given scales
+        (:class:`~nengo_lmu.statistics.FixedScales`). None:
+        :meth:`~nengo_lmu.statistics.WhiteNoise.default`. ``self.statistics`` is the
+        strategy used.
     n_std : float
         How many standard deviations of each coefficient fit within the radius.
         Decoders are solved out to ``EVAL_RADIUS`` (unless ``ensemble_kwargs`` gives
@@ -193,10 +172,10 @@ class LegendreMemory(nengo.Network):
         ``synapse_decay(tau, dt)``. The mapping and readouts are computed for this
         decay; the connections keep ``synapse``. None: exact.
     scales : array_like or None
-        ``order`` per-coefficient scales ``s`` (``x = m / s``, shared by all dimensions),
-        all > 0, used instead of the ones derived from ``input_statistics``: e.g.
-        ``n_std`` times each coefficient's RMS measured on the real input
-        (:func:`data_scales`), when the input is far from white noise.
+        Shorthand for ``input_statistics=FixedScales(scales)``: ``order`` per-coefficient
+        scales ``s`` (``x = m / s``, shared by all dimensions), all > 0, used instead of
+        the ones derived from ``input_statistics`` (whose band and RMS are kept as
+        ``input_high``, ``input_rms``).
     state_readout : {"decoded", "synaptic"}
         What ``state`` reads in neuron mode. ``"decoded"``: the neurons' decoded output,
         unfiltered (one step's spikes: very noisy). ``"synaptic"``: the value the
@@ -240,81 +219,93 @@ class LegendreMemory(nengo.Network):
         state_readout="decoded",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        # --- validation: everything is checked before anything is built
-        self.order = maths._check_order(order, self)
-        self.theta = maths._check_positive(theta, "theta", self)
-        self.dt = maths._check_positive(dt, "dt", self)
+        # Built detached and added to the enclosing network only once complete: a
+        # misuse (checked below, before any maths) or a failed build leaves it unchanged.
+        add_to_container = kwargs.pop("add_to_container", None)
+        if add_to_container is None:
+            add_to_container = len(nengo.Network.context) > 0
+        super().__init__(add_to_container=False, **kwargs)
+
+        # --- validation: every argument, before anything is computed or built
+        self.order = validation.integer(order, "order", self)
+        self.theta = validation.positive(theta, "theta", self)
+        self.dt = validation.positive(dt, "dt", self)
         if self.theta < self.dt:
-            raise ValidationError(
-                f"must be at least one time step dt={self.dt:g} (got {theta!r})",
-                "theta",
+            raise validation.error(
+                f"must be at least one time step dt={self.dt:g} (got {theta!r})", "theta", self
+            )
+        self.dimensions = validation.integer(dimensions, "dimensions", self)
+        size = self.order * self.dimensions
+        self.neuron_type = neuron_type_from_name(neuron_type, self)
+        if self.neuron_type is not None and not (validation.is_integer(n_neurons) and n_neurons >= size):
+            raise validation.error(
+                f"must be an integer >= order * dimensions = {size}, at least one neuron per "
+                f"coefficient (got {n_neurons!r})",
+                "n_neurons",
                 self,
             )
-        if isinstance(dimensions, bool) or not isinstance(dimensions, (int, np.integer)) or dimensions < 1:
-            raise ValidationError(f"must be an integer >= 1 (got {dimensions!r})", "dimensions", self)
-        self.dimensions = int(dimensions)
-        self.neuron_type = neuron_type_from_name(neuron_type, self)
         self.tau = min(self.theta, 0.2) if synapse is None else lowpass_tau(synapse, self)
-        if mapping not in MAPPINGS:
-            raise ValidationError(f"must be one of {MAPPINGS} (got {mapping!r})", "mapping", self)
+        validation.choice(mapping, MAPPINGS, "mapping", self)
+        self.n_std = validation.positive(n_std, "n_std", self)
+        if isinstance(allocation, str):
+            validation.choice(allocation, ALLOCATIONS, "allocation", self)
+        elif self.neuron_type is not None:
+            counts = np.asarray(allocation)
+            if (
+                counts.shape != (size,)
+                or not np.issubdtype(counts.dtype, np.integer)
+                or np.any(counts < 1)
+                or counts.sum() != n_neurons
+            ):
+                raise validation.error(
+                    f"as counts must be {size} positive integers summing to n_neurons="
+                    f"{n_neurons} (got {allocation!r})",
+                    "allocation",
+                    self,
+                )
+        feedthrough = validation.boolean(feedthrough, "feedthrough", self)
+        weights = validation.boolean(weights, "weights", self)
+        if not isinstance(solver, nengo.solvers.Solver):
+            raise validation.error(f"must be a nengo.solvers.Solver (got {solver!r})", "solver", self)
+        if ensemble_kwargs is not None and not isinstance(ensemble_kwargs, dict):
+            raise validation.error(f"must be a dict or None (got {ensemble_kwargs!r})", "ensemble_kwargs", self)
+        decay = float(np.exp(-self.dt / self.tau)) if synapse_decay is None else synapse_decay
+        if callable(decay):
+            decay = decay(self.tau, self.dt)
+        if not (validation.is_number(decay) and 0 < decay < 1):
+            raise validation.error(
+                f"must be a number in (0, 1), a callable (tau, dt) returning one, or None "
+                f"(got {decay!r})",
+                "synapse_decay",
+                self,
+            )
+        self.synapse_decay = float(decay)
+        self.state_readout = validation.choice(state_readout, STATE_READOUTS, "state_readout", self)
+        self.statistics = statistics.from_argument(input_statistics, self.order, self.theta, obj=self)
+        if scales is not None:  # shorthand for FixedScales, keeping what is known of the input
+            self.statistics = statistics.FixedScales(scales, self.statistics.high, self.statistics.rms)
+        scales = self.statistics.scales(self.order, self.theta, self.dt, self.n_std)
+        if scales.shape != (self.order,):  # a user's own strategy
+            raise validation.error(
+                f"must give {self.order} scales (got shape {scales.shape})", "input_statistics", self
+            )
+        # what is known of the input, for backends that size their input paths from it
+        # (a strategy that does not know it leaves the default design's)
+        default = statistics.WhiteNoise.default(self.order, self.theta)
+        self.input_high = default.high if self.statistics.high is None else self.statistics.high
+        self.input_rms = default.rms if self.statistics.rms is None else self.statistics.rms
+
+        # --- the maths: scaled coordinates x = m / s and their principle-3 mapping
+        # the time constant whose exact exp(-dt / tau) is the decay the loop really has
+        map_tau = -self.dt / np.log(self.synapse_decay)
+        A, B = maths.legendre_ss(self.order, self.theta)
+        self.A, self.B = A, B
+        self.scales = np.tile(scales, self.dimensions)
+        Ax, Bx = A * scales[None, :] / scales[:, None], B / scales[:, None]
         self.mapping = mapping
         if mapping == "auto":
             spiking_lif = isinstance(self.neuron_type, nengo.LIF)
             self.mapping = "continuous" if spiking_lif else "discrete"  # checked below
-        size = self.order * self.dimensions
-        if self.neuron_type is not None:
-            if (
-                isinstance(n_neurons, bool)
-                or not isinstance(n_neurons, (int, np.integer))
-                or n_neurons < size
-            ):
-                raise ValidationError(
-                    f"must be an integer >= order * dimensions = {size}, at least one "
-                    f"neuron per coefficient (got {n_neurons!r})",
-                    "n_neurons",
-                    self,
-                )
-        if not (np.isscalar(n_std) and n_std > 0):
-            raise ValidationError(f"must be a number > 0 (got {n_std!r})", "n_std", self)
-        high, rms = globals()["input_statistics"](input_statistics, self.order, self.theta)
-        # kept for backends that size their input paths from them
-        self.input_high, self.input_rms, self.n_std = high, rms, float(n_std)
-        if synapse_decay is None:
-            synapse_decay = float(np.exp(-self.dt / self.tau))
-        elif callable(synapse_decay):
-            synapse_decay = synapse_decay(self.tau, self.dt)
-        if np.isscalar(synapse_decay) and 0 < synapse_decay < 1:
-            self.synapse_decay = float(synapse_decay)
-        else:
-            raise ValidationError(
-                f"must be a number in (0, 1), a callable (tau, dt) returning one, or None "
-                f"(got {synapse_decay!r})",
-                "synapse_decay",
-                self,
-            )
-        if state_readout not in STATE_READOUTS:
-            raise ValidationError(
-                f"must be one of {STATE_READOUTS} (got {state_readout!r})", "state_readout", self
-            )
-        self.state_readout = state_readout
-        if scales is not None:
-            scales = np.asarray(scales, dtype=float)
-            if scales.shape != (self.order,) or not np.all(np.isfinite(scales) & (scales > 0)):
-                raise ValidationError(
-                    f"must be {self.order} finite numbers > 0 (got shape {scales.shape})", "scales", self
-                )
-        # the time constant whose exact exp(-dt / tau) is the decay the loop really has
-        map_tau = -self.dt / np.log(self.synapse_decay)
-
-        # --- the maths: scaled coordinates x = m / s and their principle-3 mapping
-        A, B = maths.legendre_ss(self.order, self.theta)
-        self.A, self.B = A, B
-        if scales is None:
-            cov = _state_covariance(self.order, self.theta, high, rms, self.dt)
-            scales = maths.state_scales(cov, n_std)
-        self.scales = np.tile(scales, self.dimensions)
-        Ax, Bx = A * scales[None, :] / scales[:, None], B / scales[:, None]
         if self.mapping == "continuous":
             # the continuous mapping steps like forward Euler on the loop's discrete
             # lowpass: unstable when theta is too short for the order and dt
@@ -323,15 +314,14 @@ class LegendreMemory(nengo.Network):
             if radius >= 1 and mapping == "auto":
                 self.mapping = "discrete"
             elif radius >= 1:
-                raise ValidationError(
+                raise validation.error(
                     f"'continuous' is unstable for order {self.order}, theta {self.theta:g} at "
                     f"dt {self.dt:g} (the loop grows by {radius:.3g} per step): use 'discrete' "
                     "(exact) or 'auto'",
                     "mapping",
                     self,
                 )
-        mapping = self.mapping
-        map_dt = self.dt if mapping == "discrete" else None
+        map_dt = self.dt if self.mapping == "discrete" else None
         Ah, Bh = maths.principle3(Ax, Bx, map_tau, dt=map_dt)
         eye = np.eye(self.dimensions)
         self.recurrent_transform = np.kron(eye, Ah)
@@ -349,25 +339,10 @@ class LegendreMemory(nengo.Network):
         if self.neuron_type is None:
             counts = None
         elif isinstance(allocation, str):
-            if allocation not in ALLOCATIONS:
-                raise ValidationError(
-                    f"must be one of {ALLOCATIONS} or a list of counts (got {allocation!r})",
-                    "allocation",
-                    self,
-                )
             # |P_i(2r - 1)| <= 1 with equality at r = 1: weight each coefficient by its
             # scale, its worst-case contribution to any readout
             weights_ = self.scales if allocation == "readout" else np.ones(size)
             counts = allocate_neurons(int(n_neurons), weights_)
-        else:
-            counts = np.asarray(allocation)
-            if counts.shape != (size,) or np.any(counts < 1) or counts.sum() != n_neurons:
-                raise ValidationError(
-                    f"as counts must be {size} positive integers summing to n_neurons="
-                    f"{n_neurons} (got {allocation!r})",
-                    "allocation",
-                    self,
-                )
         self.neuron_counts = counts
         ensemble_kwargs = dict(ensemble_kwargs or {})
         ensemble_kwargs.setdefault("eval_points", nengo.dists.Uniform(-EVAL_RADIUS, EVAL_RADIUS))
@@ -410,6 +385,8 @@ class LegendreMemory(nengo.Network):
                     self.input, self.state, transform=self.state_from_input, synapse=None
                 )
             self.output = self.add_readout(1.0, label="output")
+        if add_to_container:
+            nengo.Network.add(self)
 
     def _recurrent_weights(self, solver):
         """Neuron-to-neuron recurrent connections, one per nonzero block of the transform."""
@@ -448,29 +425,14 @@ class LegendreMemory(nengo.Network):
 def data_scales(u, order, theta, dt=0.001, n_std=3.25, stride=1):
     """Per-coefficient scales of a Legendre memory from example input sequences.
 
-    Runs the exact (zero-order-hold) memory over ``u`` and returns ``n_std`` times the
-    RMS (about zero, so a mean counts) of each coefficient over all sequences and time
-    steps, for ``LegendreMemory(scales=...)``.
-
-    Parameters
-    ----------
-    u : array_like, shape (n_sequences, n_steps) or (n_sequences, n_steps, 1)
-        The memory's input (already multiplied by any input encoder), one step per ``dt``.
-    stride : int
-        Use every ``stride``-th time step (the memory is still run on all of them).
+    Compatibility wrapper: ``Measured(u, stride).scales(order, theta, dt, n_std)``
+    (:class:`nengo_lmu.statistics.Measured`); pass the ``Measured`` itself as
+    ``LegendreMemory(input_statistics=...)`` instead.
     """
-    u = np.asarray(u, dtype=float)
-    if u.ndim == 3 and u.shape[2] == 1:
-        u = u[:, :, 0]
-    if u.ndim != 2 or u.size == 0 or not np.all(np.isfinite(u)):
-        raise ValidationError(f"must be finite, shape (n_sequences, n_steps) (got {u.shape})", "u", "data_scales")
-    A, B = maths.legendre_ss(maths._check_order(order), maths._check_positive(theta, "theta"))
-    sq, count = np.zeros(A.shape[0]), 0
-    for t, m in enumerate(maths.zoh_states(A, B, u[:, :, None], maths._check_positive(dt, "dt"))):
-        if t % int(stride) == 0:
-            sq += np.sum(m[:, 0] ** 2, axis=0)
-            count += len(m)
-    return float(n_std) * np.sqrt(np.maximum(sq / count, 1e-12))
+    where = dict(where="data_scales")
+    order = validation.integer(order, "order", **where)
+    theta, dt = validation.positive(theta, "theta", **where), validation.positive(dt, "dt", **where)
+    return statistics.Measured(u, stride=stride).scales(order, theta, dt, validation.positive(n_std, "n_std", **where))
 
 
 def with_weights(solver):

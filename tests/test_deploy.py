@@ -4,6 +4,8 @@ and the ``nengo-lmu deploy`` command (its one-line errors and a run on the shipp
 import json
 import os
 
+import sys
+
 import numpy as np
 import nengo
 import pytest
@@ -176,3 +178,58 @@ def test_deploy_wrong_shapes_one_line(tmp_path, capsys):
     assert cli.main(["deploy", "--params", str(path), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot tell which task" in err, err
+
+
+# --- the pipeline -------------------------------------------------------------------
+
+
+def test_memory_statistics_are_the_memory_inputs_rms():
+    lmu = LMU.load(TRAINED)
+    u, _ = data.window_rms(2000, window=500, seed=3)
+    stats = deploy.memory_statistics(lmu, u[None, :, None], high=1.5)
+    assert stats.high == 1.5
+    assert stats.rms == pytest.approx(np.sqrt(np.mean((u.astype(float) * lmu.params["e_x"][0, 0]) ** 2)))
+    assert deploy.memory_statistics(lmu, u[None, :, None]).high == 0.5 / lmu.dt  # Nyquist
+    spiking = deploy.convert(lmu, memory_neurons=20, memory_input_statistics=stats)
+    assert spiking.memory.input_rms == stats.rms
+    assert isinstance(spiking.memory.neuron_type, nengo.LIF)
+    on_chip = deploy.convert(lmu, memory_neurons=20, memory_input_statistics=stats, backend="loihi-simreal")
+    assert on_chip.memory.neuron_type != spiking.memory.neuron_type  # the backend's memory options
+
+
+def test_deploy_runs_the_exact_memory_once(monkeypatch):
+    """The reference outputs and the input ranges both read one run of the exact memory."""
+    calls = []
+    memory_states = LMU.memory_states
+
+    def counted(self, x):
+        calls.append(len(x))
+        return memory_states(self, x)
+
+    monkeypatch.setattr(LMU, "memory_states", counted)
+    results = deploy.deploy(TRAINED, n_test=1200, neurons="rate")  # a parameter file: loaded first
+    assert results["reference"]["nrmse"] < 0.05 and results["nrmse"] < 0.05
+    assert results["backend"] == "nengo" and results["n_steps"] == 1200
+    assert len(calls) == 1
+
+
+def test_deploy_on_loihi_builds_once_and_reports_that_build(monkeypatch):
+    """The resources come from the simulator's own model: one Loihi build per deployment."""
+    loihi = pytest.importorskip("nengo_lmu.loihi")
+    from nengo_lmu.loihi import simulator as loihi_simulator
+
+    builds = []
+    make_model = loihi_simulator.make_model
+
+    def counted(*args, **kwargs):
+        builds.append(1)
+        return make_model(*args, **kwargs)
+
+    monkeypatch.setattr(loihi_simulator, "make_model", counted)
+    # the package attribute ``resources`` is the function: reach the module through sys.modules
+    monkeypatch.setattr(sys.modules["nengo_lmu.loihi.resources"], "make_model", counted)
+    results = deploy.deploy(TRAINED, backend="loihi-simreal", n_test=1100)
+    assert len(builds) == 1
+    resources = results["resources"]
+    assert isinstance(resources, loihi.Resources) and resources.cores > 0
+    assert any(b["label"] == "hidden" for b in resources.blocks)

@@ -147,7 +147,7 @@ def test_bad_data_refused_before_training(rng):
         dl.fit(lmu, x, y, formulation="fast")
     with pytest.raises(ValidationError, match="epochs: must be an integer"):
         dl.fit(lmu, x, y, epochs=0)
-    with pytest.raises(ValidationError, match="l2: must be a number >= 0"):
+    with pytest.raises(ValidationError, match="l2: must be a finite number >= 0"):
         dl.fit(lmu, x, y, l2=-1)
 
 
@@ -197,3 +197,38 @@ def test_memory_noise_training(rng):
             dl.fit(small_lmu(), x, y, loss="sparse_ce", batch_size=20, memory_noise=bad)
     with pytest.raises(ValidationError, match="needs the parallel formulation"):
         dl.fit(small_lmu(), x, y, loss="sparse_ce", batch_size=20, memory_noise=0.1, formulation="step")
+
+
+def test_predict_returns_the_memory_state(rng):
+    """The probed memory state is the exact one, in both formulations, final or per step."""
+    lmu = small_lmu()
+    x = rng.randn(6, 10, 2)
+    exact = lmu.final_memory_state(x)
+    for form in ("parallel", "step"):
+        out, state = dl.predict(lmu, x, form, batch_size=4, return_state=True)
+        assert out.shape == (6, 3) and np.abs(state - exact).max() <= 1e-4, form
+        assert np.abs(out - dl.predict(lmu, x, form, batch_size=4)).max() <= 1e-6
+    out, states = dl.predict(lmu, x, "step", batch_size=6, final_only=False, return_state=True)
+    assert states.shape == (6, 10, 18)
+    assert np.abs(states - np.stack(list(lmu.memory_states(x)), axis=1)).max() <= 1e-4
+
+
+def test_argument_errors_name_the_function(rng):
+    lmu = small_lmu()
+    x, y = rng.randn(20, 8, 2), rng.randn(20, 3)
+    for call, message in [
+        (lambda: dl.fit(lmu, x, y, batch_size=0), r"fit.batch_size: must be an integer >= 1"),
+        (lambda: dl.fit(lmu, x, y, learning_rate=np.nan), "fit.learning_rate: must be a finite number > 0"),
+        (lambda: dl.fit(lmu, x, y, loss="mae"), r"fit.loss: must be one of \('mse', 'sparse_ce'\)"),
+        (lambda: dl.fit(lmu, x, y, l2=np.nan), "fit.l2"),
+        (lambda: dl.fit(lmu, x, y, validation_data=x), r"fit.validation_data: must be a pair"),
+        (lambda: dl.fit(lmu, x, y, formulation=3), "fit.formulation: must be one of"),
+        (lambda: dl.fit("lmu", x, y), "data.lmu: must be an LMU network"),
+        (lambda: dl.predict(lmu, x, batch_size=2.5), "predict.batch_size"),
+        (lambda: dl.predict(lmu, x, final_only="no"), "predict.final_only: must be True or False"),
+        (lambda: dl.predict(lmu, x, return_state=1), "predict.return_state: must be True or False"),
+        (lambda: dl.predict(lmu, x, probe_synapse=-0.1), "predict.probe_synapse"),
+        (lambda: dl.evaluate(lmu, x, y, average_last=0), r"evaluate.average_last: must be an integer in \[1, 8\]"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            call()

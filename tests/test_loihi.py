@@ -219,7 +219,7 @@ def test_resources_report_overflow_without_traceback():
 def test_l1_runs_on_the_emulator_with_bounded_error():
     """Config L1, shortened to 3 s (2 s scored). The full run is the benchmark."""
     net, probes = delay_network(**L1)
-    result = run_delay(net, probes, "sim", 3.0)
+    result = run_delay(net, probes, "loihi-sim", 3.0)
     assert result["fast_emulator"] and result["precompute"]
     assert result["nrmse"] < 0.2  # the naive construction measured 1.0 here
 
@@ -280,7 +280,7 @@ def _load_hardware_script(name):
 def test_hardware_script_runs_on_the_emulator(capsys, tmp_path):
     script = _load_hardware_script("run_delay")
     out = tmp_path / "fig.json"
-    code = script.main(["--target", "sim", "--duration", "1.5", "--order", "3",
+    code = script.main(["--backend", "loihi-sim", "--duration", "1.5", "--order", "3",
                         "--n-neurons", "90", "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
@@ -292,14 +292,14 @@ def test_hardware_script_keeps_existing_json(tmp_path, capsys):
     out = tmp_path / "fig.json"
     out.write_text("saved by the user")
     with pytest.raises(SystemExit):
-        _load_hardware_script("run_delay").main(["--target", "sim", "--json", str(out)])
+        _load_hardware_script("run_delay").main(["--backend", "loihi-sim", "--json", str(out)])
     assert "exists" in capsys.readouterr().err and out.read_text() == "saved by the user"
 
 
 def test_trained_lmu_hardware_script_runs_on_the_emulator(tmp_path, capsys):
     script = _load_hardware_script("run_lmu")
     params = os.path.join(os.path.dirname(nengo_lmu.__file__), "gui", "trained_lmu.npz")
-    code = script.main(["--target", "sim", "--params", params, "--n-test", "3000", "-o", str(tmp_path)])
+    code = script.main(["--backend", "loihi-sim", "--params", params, "--n-test", "3000", "-o", str(tmp_path)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "window-rms, spiking on loihi-sim: nrmse" in printed and "trained rate network" in printed
@@ -314,9 +314,9 @@ def test_hardware_script_without_nxsdk_explains(capsys):
     if HAS_NXSDK:
         pytest.skip("nxsdk is installed here")
     script = _load_hardware_script("run_delay")
-    assert script.main(["--target", "loihi", "--duration", "2"]) == 2
+    assert script.main(["--backend", "loihi", "--duration", "2"]) == 2
     assert "nxsdk" in capsys.readouterr().err
-    assert _load_hardware_script("run_lmu").main(["--target", "loihi"]) == 2
+    assert _load_hardware_script("run_lmu").main(["--backend", "loihi"]) == 2
     assert "nxsdk" in capsys.readouterr().err
 
 
@@ -326,3 +326,106 @@ def test_l1_on_the_board():
     net, probes = delay_network(**L1)
     result = run_delay(net, probes, "loihi", 10.0)
     assert result["nrmse"] < 0.2
+
+
+# --------------------------------------------------------------------------------------
+# The package's shape: real classes, checked arguments, nengo-loihi internals in one place
+
+
+def test_legendre_memory_is_a_real_subclass():
+    mem = loihi.LegendreMemory(3, 0.3, 30, gain=4.0, ensemble_kwargs={"max_rates": nengo.dists.Choice([100])})
+    assert isinstance(mem, loihi.LegendreMemory) and isinstance(mem, networks.LegendreMemory)
+    assert issubclass(loihi.LegendreMemory, networks.LegendreMemory)
+    assert isinstance(mem.neuron_type, nengo_loihi.LoihiLIF)
+    assert mem.synapse_decay == loihi.chip_synapse_decay(mem.tau, mem.dt)
+    ens = mem.coefficient_ensembles[0]
+    assert ens.gain == nengo.dists.Choice([4.0])  # memory_options' gain argument
+    assert ens.max_rates == nengo.dists.Choice([100])  # merged into the options' kwargs
+    assert list(networks.memories(mem)) == [mem]
+
+
+def test_simulator_is_a_real_subclass():
+    assert issubclass(loihi.Simulator, nengo_loihi.Simulator)
+    net = small_memory_network(n_neurons=30)
+    with loihi.Simulator(net) as sim:
+        sim.run_steps(3)
+    assert isinstance(sim, nengo_loihi.Simulator) and sim.target == "sim" and sim.fast_emulator
+    assert loihi.check_target("simreal") == "simreal"
+
+
+@pytest.mark.parametrize("dt", [0, -0.001, float("nan"), "0.001"])
+def test_simulator_dt_is_checked_first(dt):
+    net = small_memory_network(n_neurons=30)
+    with pytest.raises(ValidationError, match=r"Simulator\.dt: must be a finite number > 0"):
+        loihi.Simulator(net, dt=dt)
+
+
+def test_memory_at_another_dt_is_refused():
+    net = small_memory_network(n_neurons=30)  # the memory is made for dt = 1 ms
+    with pytest.raises(ValidationError, match=r"dt=0\.002 s differs from the dt=0\.001 s"):
+        loihi.Simulator(net, dt=0.002)
+    with pytest.raises(ValidationError, match="dt"):
+        loihi.resources(net, dt=0.002)
+
+
+def test_resource_report_reads_at_a_glance():
+    net = small_memory_network(order=4, n_neurons=600)
+    res = loihi.resources(net)
+    text = str(res)
+    labels = [b["label"] for b in res.blocks]
+    # short names of the network's objects, written out in full
+    assert "memory x[3]" in labels and any(label.startswith("memory x[0] -> ") for label in labels)
+    assert any(label.endswith(", core 1/2") for label in labels)  # a block nengo-loihi split
+    for label in labels:
+        assert not any(s in label for s in ("<", ">>", " at 0x", "Ensemble", "unlabeled")), label
+        assert any(line.startswith(label + "  ") for line in text.splitlines()), label
+    # each kind of block is explained, and synapse memory has one name and unit
+    assert {b["kind"] for b in res.blocks} == {"neurons", "to host"}
+    for kind in ("neurons", "to host"):
+        assert any(line.startswith(f"{kind}: ") for line in text.splitlines())
+    head, limits = text.splitlines()[0], next(x for x in text.splitlines() if x.startswith("per-core limits"))
+    assert "synapse bits" in head and "synapse bits 1048576" in limits and "synapses" not in text
+    saved = res.as_dict()
+    assert {"cores", "chips", "fits_one_chip", "total", "limits_per_core", "blocks"} <= set(saved)
+    assert set(saved["block_kinds"]) == {"neurons", "to host"}
+    assert {"label", "compartments", "in-axons", "out-axons", "synapses", "overflow"} <= set(saved["blocks"][0])
+
+
+def test_hidden_layer_is_named_after_its_attribute():
+    with nengo.Network() as net:
+        net.hidden = nengo.Ensemble(20, 1, label="h", neuron_type=nengo_loihi.LoihiLIF())
+        nengo.Connection(nengo.Node(0.5), net.hidden)
+    assert [b["label"] for b in loihi.resources(net).blocks] == ["hidden"]
+
+
+def test_nengo_loihi_internals_only_in_compat():
+    """nengo-loihi's public names (``Simulator``, ``neurons``...) anywhere; its internals in compat."""
+    import ast
+    import pkgutil
+
+    private = {m.name for m in pkgutil.iter_modules(nengo_loihi.__path__)} - {"neurons", "simulator"}
+    package = os.path.dirname(nengo_lmu.__file__)
+    compat = os.path.join(package, "loihi", "compat.py")
+    assert os.path.exists(compat)
+
+    def internals(tree):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                yield from (a.name for a in node.names if a.name.split(".")[:2][-1] in private)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nengo_loihi"):
+                parts = node.module.split(".")
+                names = [a.name for a in node.names] if len(parts) == 1 else parts[1:2]
+                yield from (f"{node.module}: {n}" for n in names if n in private)
+            elif isinstance(node, ast.Attribute) and getattr(node.value, "id", None) == "nengo_loihi":
+                if node.attr in private:
+                    yield f"nengo_loihi.{node.attr}"
+
+    offenders = []
+    for root, _, files in os.walk(package):
+        for name in files:
+            path = os.path.join(root, name)
+            if name.endswith(".py") and path != compat:
+                with open(path) as f:
+                    tree = ast.parse(f.read())
+                offenders += [f"{os.path.relpath(path, package)}: {use}" for use in internals(tree)]
+    assert not offenders

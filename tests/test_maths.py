@@ -144,6 +144,12 @@ def test_white_noise_covariance_matches_simulation():
         (lambda: discretize(np.eye(3), np.ones(2), 1e-3), "B.*3 rows"),
         (lambda: principle3(np.eye(2), np.ones((3, 1)), 0.1), "B.*2 rows"),
         (lambda: principle3(*legendre_ss(3, 1.0), tau=0), "tau.*> 0"),
+        (lambda: legendre_ss(3, "0.1"), "legendre_ss.theta.*finite number > 0"),
+        (lambda: legendre_ss(3, np.nan), "theta.*finite number > 0"),
+        (lambda: maths.impulse_response(*legendre_ss(3, 1.0), 1e-3, n_steps=-1), "impulse_response.n_steps"),
+        (lambda: maths.white_noise_covariance(*legendre_ss(3, 1.0), high=np.inf), "high.*finite"),
+        (lambda: maths.state_scales(np.eye(3), n_std=np.nan), "n_std.*finite number > 0"),
+        (lambda: maths.memory_band(0, 1.0), "memory_band.order"),
     ],
 )
 def test_bad_input_messages(call, match):
@@ -161,3 +167,19 @@ def test_zoh_states_match_the_discretized_system(rng):
         m = Ad @ m + Bd[:, 0] * u[1, k, 1]
     assert len(states) == 40 and states[-1].shape == (3, 2, 5)
     assert np.allclose(states[-1][1, 1], m, atol=1e-12)
+
+
+def test_memory_band():
+    # the Pade delay holds omega theta < order, i.e. order / (2 pi) cycles per window
+    assert maths.memory_band(6, 0.2) == pytest.approx(6 / (2 * np.pi * 0.2))
+    for order in (6, 12, 24):
+        theta = 0.5
+        A, B = legendre_ss(order, theta)
+        C = legendre_readout(order, 1.0)
+
+        def error(f):
+            s = 2j * np.pi * f
+            return abs((C @ np.linalg.solve(s * np.eye(order) - A, B))[0] - np.exp(-s * theta))
+
+        assert error(maths.memory_band(order, theta)) < 0.01
+        assert error(2 * maths.memory_band(order, theta)) > 0.5

@@ -4,7 +4,7 @@ the same order, swept over neurons m (8x) and orders d, for LIF and Poisson neur
 import numpy as np
 import pytest
 
-from nengo_lmu.bench.delay import fit_scaling, plot_scaling, scaling_sweep
+from nengo_lmu.bench.scaling import fit_scaling, plot_scaling, scaling_sweep
 
 N_NEURONS = (200, 400, 800, 1600)
 ORDERS = (2, 4, 8)

@@ -1,10 +1,10 @@
 """``nengo-lmu deploy``: run a trained LMU, spiking, step by step on a backend.
 
-The wiring is :mod:`nengo_lmu.deploy`; this module is its command line. It loads a
-parameter file saved by :meth:`.LMU.save_params` (``nengo-lmu psmnist`` writes
-``psmnist-params.npz``) or, without ``--params``, first trains the small demo network
-of :func:`nengo_lmu.deploy.train_demo` (and saves its parameters next to the results).
-It writes
+The wiring is :mod:`nengo_lmu.deploy`; :func:`run` is its command. It loads a parameter
+file saved by :meth:`.LMU.save_params` (``nengo-lmu psmnist`` writes
+``psmnist-params.npz``) or, without ``params``, first trains the small demo network of
+:func:`nengo_lmu.deploy.train_demo` (and saves its parameters next to the results). It
+writes
 
 * ``deploy-<task>-<backend>.json``: the deployed network's figure (``nrmse`` or
   ``accuracy``), the trained rate network's on the same data (``reference``), the Loihi
@@ -12,136 +12,99 @@ It writes
 * ``deploy-<task>-<backend>.png`` (window-rms): output against target.
 """
 
-import os
+from .. import validation
+from ..backends import BACKENDS, check_backend, is_loihi
+from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
-from . import (
-    Command, UsageError, _fresh_path, add_progress_arguments, check_backend_available, save_figure, save_json,
-    show_progress,
-)
-
-BACKEND_HELP = {
-    "nengo": "the nengo reference simulator",
-    "dl": "NengoDL",
-    "loihi-sim": "the Loihi emulator (hidden neurons on the chip)",
-    "loihi": "a Loihi board (needs nxsdk)",
-}
+WHERE = "deploy"
 
 
-def add_arguments(parser):
-    from ..backends import BACKENDS
-    from ..deploy import DEMO, NEURONS, TASKS
+def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=1000.0,
+        hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
+        overwrite=False):
+    """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
-    g = parser.add_argument_group("the trained network")
-    g.add_argument(
-        "--params", metavar="FILE", default=None,
-        help="parameter file (.npz) saved by LMU.save_params, e.g. psmnist-params.npz "
-        "from 'nengo-lmu psmnist'; default: train the small window-rms demo network "
-        f"first (about {DEMO['epochs']} epochs, under a minute) and save it in --out-dir",
-    )
-    g.add_argument(
-        "--task", choices=["auto"] + sorted(TASKS), default="auto",
-        help="the task to test on: "
-        + "; ".join(f"{k}: {v['help']}" for k, v in TASKS.items())
-        + ". 'auto' reads it from the file's metadata, or takes psmnist for a psMNIST-"
-        "sized network (default: %(default)s)",
-    )
-    g.add_argument(
-        "--demo-epochs", type=int, metavar="EPOCHS", default=DEMO["epochs"],
-        help="training epochs of the demo network (without --params) (default: %(default)s)",
-    )
-    g = parser.add_argument_group("deployment")
-    g.add_argument(
-        "--backend", choices=BACKENDS, default="nengo",
-        help="where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKEND_HELP.items())
-        + " (default: %(default)s)",
-    )
-    g.add_argument(
-        "--neurons", choices=NEURONS, default="spiking",
-        help="hidden neurons: 'rate' as trained, or 'spiking' (ReLU to spiking ReLU); "
-        "Loihi needs spiking (default: %(default)s)",
-    )
-    g.add_argument(
-        "--firing-rate-scale", type=float, metavar="S", default=1000.0,
-        help="spiking: the hidden neurons fire this many times their trained rate "
-        "(more spikes, less noise; Loihi fires at most once per step, 1/dt) "
-        "(default: %(default)s)",
-    )
-    g.add_argument(
-        "--hidden-synapse", type=float, metavar="TAU", default=None,
-        help="lowpass time constant (s) on the hidden neurons' outputs; 0 for none; "
-        "default: the task's (window-rms 0.05, psmnist none)",
-    )
-    g.add_argument(
-        "--memory-neurons", type=int, metavar="N", default=0,
-        help="0: the exact memory; N: a spiking LIF memory of N neurons per coefficient "
-        "(default: %(default)s)",
-    )
-    g = parser.add_argument_group("test data")
-    g.add_argument(
-        "--n-test", type=int, metavar="N", default=None,
-        help="test size: window-rms, steps of test signal (default "
-        f"{TASKS['window-rms']['n_test']}); psmnist, test digits presented back to back "
-        f"(default {TASKS['psmnist']['n_test']})",
-    )
-    g.add_argument(
-        "--seed", type=int, metavar="SEED", default=0,
-        help="seed of the test signal and of the demo network (default: %(default)s)",
-    )
-    add_progress_arguments(parser)
-
-
-def check_arguments(args):
-    """Everything that can be checked before any training or simulation.
-
-    Returns the loaded network (None: the demo is to be trained) and its task.
+    ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
+    ``memory_neurons=0`` keeps the exact memory, N makes it spiking with N neurons per
+    coefficient; ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
+    argument, the parameter file, the data and ``out_dir`` are checked before any
+    training. Returns the JSON's content with ``"files"``.
     """
-    from nengo.exceptions import ValidationError
-
-    from .. import data
-    from ..deploy import task_of
+    from .. import data, deploy
     from ..lmu import LMU
 
-    if not args.firing_rate_scale > 0:
-        raise UsageError(f"--firing-rate-scale must be > 0 (got {args.firing_rate_scale})")
-    if args.hidden_synapse is not None and args.hidden_synapse < 0:
-        raise UsageError(f"--hidden-synapse must be >= 0 (got {args.hidden_synapse})")
-    if args.memory_neurons < 0:
-        raise UsageError(f"--memory-neurons must be >= 0 (got {args.memory_neurons})")
-    if args.n_test is not None and args.n_test < 1:
-        raise UsageError(f"--n-test must be >= 1 (got {args.n_test})")
-    if args.demo_epochs < 1:
-        raise UsageError(f"--demo-epochs must be >= 1 (got {args.demo_epochs})")
-    if args.backend in ("loihi-sim", "loihi") and args.neurons != "spiking":
-        raise UsageError(f"--backend {args.backend} runs spiking neurons only; drop --neurons rate")
-    check_backend_available(args.backend)
-    task = None if args.task == "auto" else args.task
+    # --- every argument, the file, the data and the output directory, before any training
+    validation.choice(task, ("auto",) + tuple(deploy.TASKS), "task", where=WHERE)
+    demo_epochs = validation.integer(demo_epochs, "demo_epochs", high=10_000, where=WHERE)
+    check_backend(backend, where=WHERE)
+    validation.choice(neurons, deploy.NEURONS, "neurons", where=WHERE)
+    if is_loihi(backend) and neurons != "spiking":
+        raise validation.error(f"backend {backend} runs spiking neurons only; drop --neurons rate", "neurons",
+                               where=WHERE)
+    firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", where=WHERE)
+    if hidden_synapse is not None:
+        hidden_synapse = validation.non_negative(hidden_synapse, "hidden_synapse", where=WHERE)
+    memory_neurons = validation.integer(memory_neurons, "memory_neurons", low=0, high=10_000, where=WHERE)
+    if n_test is not None:
+        n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
+    seed = validation.integer(seed, "seed", low=0, where=WHERE)
+    progress = show_progress(progress)
+    task = None if task == "auto" else task
     lmu = None
-    if args.params is None:
+    if params is None:
         task = task or "window-rms"
         if task != "window-rms":
-            raise UsageError(f"--task {task} needs --params (the demo network is window-rms)")
+            raise validation.error(f"{task} needs --params (the demo network is window-rms)", "task", where=WHERE)
     else:
-        try:
-            lmu = LMU.load(args.params)
-            task = task_of(lmu, task)
-        except ValidationError as e:
-            raise UsageError(f"--params {args.params}: {e.args[0]}") from None
-        except KeyError as e:
-            raise UsageError(f"--params {args.params}: malformed signature (no {e})") from None
+        lmu = read_file(LMU.load, params)
+        task = deploy.task_of(lmu, task)
     if task == "psmnist":
-        try:
-            data.mnist_path()
-        except data.MissingDataError as e:
-            raise UsageError(str(e)) from None
-    if task == "window-rms" and args.n_test is not None:
-        from ..deploy import DEMO
+        data.mnist_path()  # the data package is installed (MissingDataError says how to install it)
+    if task == "window-rms" and n_test is not None:
+        window = deploy.DEMO["window"] if lmu is None else lmu.metadata.get("window", round(lmu.theta / lmu.dt))
+        if n_test <= 2 * window:
+            raise validation.error(f"must exceed two windows of the memory ({2 * window} steps) (got {n_test})",
+                                   "n_test", where=WHERE)
+    out_dir = check_output(out_dir, overwrite, where=WHERE)
 
-        window = DEMO["window"] if lmu is None else lmu.metadata.get("window", round(lmu.theta / lmu.dt))
-        if args.n_test <= 2 * window:
-            raise UsageError(
-                f"--n-test must exceed two windows of the memory ({2 * window} steps) (got {args.n_test})"
-            )
-    return lmu, task
+    out = {"command": "deploy"}
+    files = []
+    if lmu is None:
+        print(f"no --params: training the {task} demo network through NengoDL first", flush=True)
+        callbacks = None
+        if progress:
+            from tqdm.keras import TqdmCallback
+
+            callbacks = [TqdmCallback(epochs=demo_epochs, verbose=0, desc="training")]
+        lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks)
+        path = save_params(lmu, out_dir, f"deploy-{task}-params", lmu.metadata, overwrite)
+        files.append(path)
+        out.update(params_file=path, train_seconds=history["seconds"], train_loss=history["loss"][-1])
+        print(f"trained in {history['seconds']:.1f} s (final loss {history['loss'][-1]:.2e})")
+    else:
+        out["params_file"] = params
+    synapse = "task" if hidden_synapse is None else (hidden_synapse or None)
+    results = deploy.deploy(
+        lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
+        hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
+    )
+    metric = "nrmse" if "nrmse" in results else "accuracy"
+    ref = results["reference"]
+    print(f"{task}, {neurons} on {backend}: {metric} {results[metric]:.4f}"
+          + (f" (trained rate network: {ref[metric]:.4f})" if ref else "")
+          + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
+          + f"; {results['steps_per_s']:.0f} steps/s")
+    if "resources" in results:
+        print(results["resources"])
+        results["resources"] = results["resources"].as_dict()
+    name = f"deploy-{task}-{backend}"
+    if task == "window-rms":
+        out["figure"] = save_figure(plot(results), out_dir, name, overwrite)
+        files.append(out["figure"])
+    out.update({k: v for k, v in results.items() if k not in ("y", "test")})
+    out["json"] = save_json(out, out_dir, name, overwrite)
+    out["files"] = files + [out["json"]]
+    return out
 
 
 def plot(results, seconds=5.0):
@@ -169,56 +132,33 @@ def plot(results, seconds=5.0):
     return fig
 
 
-def run(args):
-    from .. import deploy
-
-    lmu, task = check_arguments(args)
-    args.progress = show_progress(args)
-    out = {"command": "deploy"}
-    if lmu is None:
-        print(f"no --params: training the {task} demo network through NengoDL first", flush=True)
-        callbacks = None
-        if args.progress:
-            from tqdm.keras import TqdmCallback
-
-            callbacks = [TqdmCallback(epochs=args.demo_epochs, verbose=0, desc="training")]
-        lmu, history = deploy.train_demo(epochs=args.demo_epochs, seed=args.seed, callbacks=callbacks)
-        os.makedirs(args.out_dir, exist_ok=True)
-        path = _fresh_path(os.path.join(args.out_dir, f"deploy-{task}-params.npz"))
-        lmu.save_params(path, metadata=lmu.metadata)
-        out.update(params_file=path, train_seconds=history["seconds"], train_loss=history["loss"][-1])
-        print(f"trained in {history['seconds']:.1f} s (final loss {history['loss'][-1]:.2e}); saved {path}")
-    else:
-        out["params_file"] = args.params
-    synapse = "task" if args.hidden_synapse is None else (args.hidden_synapse or None)
-    results = deploy.deploy(
-        lmu, task, backend=args.backend, neurons=args.neurons, firing_rate_scale=args.firing_rate_scale,
-        hidden_synapse=synapse, memory_neurons=args.memory_neurons, n_test=args.n_test, seed=args.seed,
-        progress=args.progress,
-    )
-    metric = "nrmse" if "nrmse" in results else "accuracy"
-    ref = results["reference"]
-    print(f"{task}, {args.neurons} on {args.backend}: {metric} {results[metric]:.4f}"
-          + (f" (trained rate network: {ref[metric]:.4f})" if ref else "")
-          + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
-          + f"; {results['steps_per_s']:.0f} steps/s")
-    if "resources" in results:
-        print(results["resources"])
-        results["resources"] = results["resources"].as_dict()
-    name = f"deploy-{task}-{args.backend}"
-    if task == "window-rms":
-        out["figure"] = save_figure(plot(results), args.out_dir, name)
-    saved = {k: v for k, v in results.items() if k not in ("y", "test")}
-    out.update(saved)
-    out["json"] = save_json(out, args.out_dir, name)
-    return out
-
-
 COMMANDS = {
     "deploy": Command(
         help="run a trained LMU (a parameter file, or a quickly trained demo) with spiking "
         "neurons on nengo, NengoDL or Loihi; score it and report Loihi resources",
-        add_arguments=add_arguments,
         run=run,
+        options=(
+            Option("params", str, "parameter file (.npz) saved by LMU.save_params, e.g. psmnist-params.npz "
+                   "from 'nengo-lmu psmnist'; default: train the small window-rms demo network first (under a "
+                   "minute) and save it in --out-dir", group="the trained network"),
+            Option("task", str, "the task to test on: window-rms (the quick demo) or psmnist; 'auto' reads it "
+                   "from the file's metadata, or takes psmnist for a psMNIST-sized network",
+                   choices=("auto", "psmnist", "window-rms"), group="the trained network"),
+            Option("demo_epochs", int, "training epochs of the demo network (without --params)",
+                   group="the trained network"),
+            Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
+                   choices=tuple(BACKENDS), group="deployment"),
+            Option("neurons", str, "hidden neurons: 'rate' as trained, or 'spiking' (ReLU to spiking ReLU); "
+                   "Loihi needs spiking", choices=("rate", "spiking"), group="deployment"),
+            Option("firing_rate_scale", float, "spiking: the hidden neurons fire this many times their trained "
+                   "rate (more spikes, less noise; Loihi fires at most once per step, 1/dt)", group="deployment"),
+            Option("hidden_synapse", float, "lowpass time constant (s) on the hidden neurons' outputs; 0 for "
+                   "none; default: the task's (window-rms 0.05, psmnist none)", group="deployment"),
+            Option("memory_neurons", int, "0: the exact memory; N: a spiking LIF memory of N neurons per "
+                   "coefficient", group="deployment"),
+            Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); psmnist, test "
+                   "digits presented back to back (default 100)", group="test data"),
+            Option("seed", int, "seed of the test signal and of the demo network", group="test data"),
+        ),
     ),
 }

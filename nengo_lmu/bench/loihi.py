@@ -1,24 +1,29 @@
-"""Loihi benchmarks: emulator accuracy (config L1), emulator speed, chip resources.
+"""``nengo-lmu loihi`` and ``loihi-resources``: Loihi emulator accuracy and speed, chip resources.
 
-``nengo-lmu loihi`` runs benchmark config L1 (order 6, 600 neurons, theta 0.3 s,
-dt 1 ms, input ``WhiteSignal(10.0, high=2, rms=0.3, seed=1)``, seed 0) built with
-:func:`nengo_lmu.loihi.memory_options`, on the reference simulator, the emulator in
-floating point (``simreal``: no quantisation) and the bit-true emulator (``sim``), and
-reports the delay NRMSE of each (:func:`nengo_lmu.maths.delay_nrmse`), the ratio
-sim / reference, and emulator steps per second with and without precompute, for L1
-and for a 3,000-neuron memory. ``nengo-lmu loihi-resources`` prints the per-core
-resource table of a memory.
+``nengo-lmu loihi`` (:func:`run`) runs benchmark config L1 (order 6, 600 neurons, theta
+0.3 s, dt 1 ms, input ``WhiteSignal(10.0, high=2, rms=0.3, seed=1)``, seed 0), built with
+the Loihi memory options, on backends ``nengo`` (the reference simulator, same network),
+``loihi-simreal`` (the emulator in floating point: no quantisation) and ``loihi-sim``
+(bit-true), and reports the delay NRMSE of each (:func:`nengo_lmu.maths.delay_nrmse`), the
+ratio to ``nengo``, and emulator steps per second with and without precompute, for L1 and
+for a 3,000-neuron memory. ``nengo-lmu loihi-resources`` (:func:`run_resources`) prints
+the per-core resource table of a memory.
 
-nengo-loihi imports TensorFlow, so this module imports it only inside the commands.
+:func:`delay_network` builds the network and :func:`run_delay` runs it on a backend (also
+used by ``hardware/run_delay.py``). nengo-loihi imports TensorFlow, so this module imports
+it only inside functions.
 """
 
 import time
 
-from . import Command, UsageError, add_progress_arguments, save_json, show_progress
+from .. import validation
+from ..backends import BACKENDS, check_backend, is_loihi
+from . import MAX_NEURONS, MAX_ORDER, Command, Option, check_output, log, save_json, show_progress, steps, values
 
 #: benchmark config L1
 L1 = dict(order=6, theta=0.3, n_neurons=600, dt=0.001, seed=0, high=2.0, rms=0.3, signal_seed=1)
-TARGETS = ("ref", "simreal", "sim")
+#: the first second of every run is the memory filling up: not scored
+T_SKIP = 1.0
 
 
 def delay_network(order=6, theta=0.3, n_neurons=600, dt=0.001, seed=0, high=2.0, rms=0.3,
@@ -50,156 +55,156 @@ def delay_network(order=6, theta=0.3, n_neurons=600, dt=0.001, seed=0, high=2.0,
     return net, probes
 
 
-def run_delay(net, probes, target, duration, dt=0.001, precompute=None, progress=False):
-    """Run ``net`` on ``target`` ("ref" is ``nengo.Simulator``); NRMSE and timings.
+def run_delay(net, probes, backend, duration, dt=0.001, precompute=None, progress=False):
+    """Run ``net`` on ``backend`` (one of :data:`nengo_lmu.backends.BACKENDS`); NRMSE and timings.
 
-    ``progress`` shows a progress bar (tqdm, as nengo-loihi has none of its own).
+    ``precompute`` is nengo-loihi's (Loihi backends only); ``progress`` shows a progress
+    bar (tqdm, as nengo-loihi has none of its own).
     """
-    import nengo
-
-    from .. import loihi, maths
-    from ..backends import run_steps
+    from .. import maths
+    from ..backends import run_steps, simulator
 
     t0 = time.perf_counter()
-    if target == "ref":
-        sim = nengo.Simulator(net, dt=dt, progress_bar=False)
-    else:
-        sim = loihi.Simulator(net, target=target, dt=dt, precompute=precompute)
+    sim = simulator(net, backend=backend, dt=dt, **({"precompute": precompute} if is_loihi(backend) else {}))
     t1 = time.perf_counter()
     cpu1 = time.process_time()
-    steps = int(round(duration / dt))
+    n_steps = int(round(duration / dt))
     with sim:
-        run_steps(sim, steps, progress=progress, desc=target)
+        run_steps(sim, n_steps, progress=progress, desc=backend)
     t2 = time.perf_counter()
     cpu2 = time.process_time()
-    theta = net.memory.theta
-    nrmse = maths.delay_nrmse(sim.data[probes["input"]], sim.data[probes["output"]], theta, dt)
+    nrmse = maths.delay_nrmse(sim.data[probes["input"]], sim.data[probes["output"]], net.memory.theta, dt,
+                              t_skip=T_SKIP)
     return {
-        "target": target,
+        "backend": backend,
         "nrmse": nrmse,
         "build_s": t1 - t0,
         "run_s": t2 - t1,
-        "steps_per_s": steps / (t2 - t1),
+        "steps_per_s": n_steps / (t2 - t1),
         # CPU time of this process: less sensitive than wall time to other load
-        "steps_per_cpu_s": steps / max(cpu2 - cpu1, 1e-9),
+        "steps_per_cpu_s": n_steps / max(cpu2 - cpu1, 1e-9),
         "precompute": getattr(sim, "precompute", None),
         "fast_emulator": getattr(sim, "fast_emulator", None),
     }
 
 
-def _parse_targets(text):
-    targets = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in targets if t not in TARGETS + ("loihi",)]
-    if bad or not targets:
-        raise UsageError(f"--targets must be a comma list from {TARGETS + ('loihi',)} (got {text!r})")
-    return targets
+def check_network(order, n_neurons, theta, where):
+    """The L1 variant's order, neurons and window, checked."""
+    order = validation.integer(order, "order", high=MAX_ORDER, where=where)
+    n_neurons = validation.integer(n_neurons, "n_neurons", low=order, high=MAX_NEURONS, where=where)
+    theta = validation.number(theta, "theta", low=L1["dt"], where=where)
+    return order, n_neurons, theta
 
 
-def _accuracy_arguments(parser):
-    g = parser.add_argument_group("network (defaults: config L1)")
-    g.add_argument("--order", type=int, default=L1["order"], help="Legendre order d")
-    g.add_argument("--n-neurons", type=int, default=L1["n_neurons"], help="neurons in the memory")
-    g.add_argument("--theta", type=float, default=L1["theta"], help="window length, s")
-    g.add_argument("--seed", type=int, default=L1["seed"], help="network seed")
-    g.add_argument("--duration", type=float, default=10.0, help="simulated time, s (scored after 1 s)")
-    g.add_argument("--targets", default="ref,simreal,sim",
-                   help="comma list: ref (nengo.Simulator), simreal, sim, loihi (needs nxsdk)")
-    g = parser.add_argument_group("speed")
-    g.add_argument("--speed-neurons", type=int, default=3000,
-                   help="size of the second memory timed on the emulator (0: skip)")
-    g.add_argument("--speed-duration", type=float, default=2.0, help="simulated time of each speed run, s")
-    g.add_argument("--no-speed", action="store_true", help="skip the precompute on/off speed runs")
-    add_progress_arguments(parser)
+def check_duration(duration, attr, where, low=0.0):
+    """A run's simulated seconds: finite, more than ``low``, at most :data:`~nengo_lmu.bench.MAX_STEPS` steps."""
+    steps(duration, L1["dt"], attr, where=where)
+    return validation.number(duration, attr, low=low, low_open=True, where=where)
 
 
-def _accuracy_run(args):
-    targets = _parse_targets(args.targets)
-    if args.duration <= 1.0:
-        raise UsageError("--duration must exceed 1 s (the first second is not scored)")
-    if args.n_neurons < args.order or args.order < 1:
-        raise UsageError("--n-neurons must be >= --order >= 1")
-    if "loihi" in targets:
-        from .. import loihi
+def run(order=L1["order"], n_neurons=L1["n_neurons"], theta=L1["theta"], seed=L1["seed"], duration=10.0,
+        backends=("nengo", "loihi-simreal", "loihi-sim"), speed=True, speed_neurons=3000, speed_duration=2.0,
+        progress=None, out_dir="results", overwrite=False):
+    """Emulator accuracy on config L1 (or a variant) and emulator speed; writes ``loihi-l1.json``.
 
-        try:
-            loihi._check_target("loihi")  # fail now, not after the reference run
-        except ImportError as e:
-            raise UsageError(str(e)) from None
+    Returns ``{"config", "duration", "memory", "runs": {backend: ...}, "ratio_<backend>_to_nengo",
+    "speed", "files"}``.
+    """
+    where = "loihi"
+    # --- every argument and the output directory, before any (reference) run
+    order, n_neurons, theta = check_network(order, n_neurons, theta, where)
+    seed = validation.integer(seed, "seed", low=0, where=where)
+    duration = check_duration(duration, "duration", where, low=T_SKIP)
+    backends = values(backends, "backends", lambda v, a: check_backend(v, a, where=where), where=where)
+    speed = validation.boolean(speed, "speed", where=where)
+    speed_neurons = validation.integer(speed_neurons, "speed_neurons", low=0, high=MAX_NEURONS, where=where)
+    speed_duration = check_duration(speed_duration, "speed_duration", where)
+    progress = show_progress(progress)
+    out_dir = check_output(out_dir, overwrite, where=where)
 
-    config = dict(L1, order=args.order, n_neurons=args.n_neurons, theta=args.theta, seed=args.seed)
+    config = dict(L1, order=order, n_neurons=n_neurons, theta=theta, seed=seed)
     net, probes = delay_network(**config)
     mem = net.memory
     results = {
         "config": config,
-        "duration": args.duration,
+        "duration": duration,
         # what the memory resolved its defaults to, so a change of default shows here
         "memory": {"tau": mem.tau, "mapping": mem.mapping, "synapse_decay": mem.synapse_decay,
                    "neuron_counts": mem.neuron_counts, "n_std": mem.n_std},
         "runs": {},
     }
-    for target in targets:
-        r = run_delay(net, probes, target, args.duration, progress=show_progress(args))
-        results["runs"][target] = r
-        print(f"{target:8s} NRMSE {r['nrmse']:.4f}   run {r['steps_per_s']:7.0f} steps/s "
-              f"({r['steps_per_cpu_s']:.0f} per CPU-second)   (build {r['build_s']:.1f} s)",
-              flush=True)
+    for backend in backends:
+        r = run_delay(net, probes, backend, duration, progress=progress)
+        results["runs"][backend] = r
+        log(f"{backend:13s} NRMSE {r['nrmse']:.4f}   run {r['steps_per_s']:7.0f} steps/s "
+            f"({r['steps_per_cpu_s']:.0f} per CPU-second)   (build {r['build_s']:.1f} s)")
     runs = results["runs"]
-    if "ref" in runs:
-        for target in ("simreal", "sim", "loihi"):
-            if target in runs:
-                ratio = runs[target]["nrmse"] / runs["ref"]["nrmse"]
-                results[f"ratio_{target}_to_ref"] = ratio
-                print(f"ratio {target} / ref = {ratio:.3f}")
-    if not args.no_speed:
-        results["speed"] = speed = {}
-        sizes = [args.n_neurons] + ([args.speed_neurons] if args.speed_neurons > 0 else [])
+    if "nengo" in runs:
+        for backend in runs:
+            if backend != "nengo":
+                ratio = runs[backend]["nrmse"] / runs["nengo"]["nrmse"]
+                results[f"ratio_{backend}_to_nengo"] = ratio
+                log(f"ratio {backend} / nengo = {ratio:.3f}")
+    if speed:
+        results["speed"] = speed_runs = {}
+        sizes = [n_neurons] + ([speed_neurons] if speed_neurons > 0 else [])
         for n in sizes:
             net_n, probes_n = delay_network(**dict(config, n_neurons=n))
             for precompute in (True, False):
-                r = run_delay(net_n, probes_n, "sim", args.speed_duration, precompute=precompute,
-                              progress=show_progress(args))
-                key = f"{n}_neurons_precompute_{precompute}"
-                speed[key] = {
-                    k: r[k]
-                    for k in ("steps_per_s", "steps_per_cpu_s", "precompute", "fast_emulator", "nrmse")
+                r = run_delay(net_n, probes_n, "loihi-sim", speed_duration, precompute=precompute,
+                              progress=progress)
+                speed_runs[f"{n}_neurons_precompute_{precompute}"] = {
+                    k: r[k] for k in ("steps_per_s", "steps_per_cpu_s", "precompute", "fast_emulator", "nrmse")
                 }
-                print(f"speed: {n} neurons, precompute={r['precompute']}: "
-                      f"{r['steps_per_s']:.0f} steps/s ({r['steps_per_cpu_s']:.0f} per CPU-second)",
-                      flush=True)
-    print("timings are this machine's, with whatever else it was running (see JSON 'measured')")
-    path = save_json(results, args.out_dir, "loihi-l1")
-    print(f"wrote {path}")
+                log(f"speed: {n} neurons, precompute={r['precompute']}: "
+                    f"{r['steps_per_s']:.0f} steps/s ({r['steps_per_cpu_s']:.0f} per CPU-second)")
+    log("timings are this machine's, with whatever else it was running (see JSON 'measured')")
+    results["files"] = [save_json(results, out_dir, "loihi-l1", overwrite)]
     return results
 
 
-def _resources_arguments(parser):
-    parser.add_argument("--order", type=int, default=L1["order"], help="Legendre order d")
-    parser.add_argument("--n-neurons", type=int, default=L1["n_neurons"], help="neurons in the memory")
-    parser.add_argument("--theta", type=float, default=L1["theta"], help="window length, s")
+def run_resources(order=L1["order"], n_neurons=L1["n_neurons"], theta=L1["theta"], out_dir="results",
+                  overwrite=False):
+    """Cores, axons and synapse memory an L1-like delay network needs on Loihi.
 
-
-def _resources_run(args):
-    if args.n_neurons < args.order or args.order < 1:
-        raise UsageError("--n-neurons must be >= --order >= 1")
+    Prints the table and writes ``loihi-resources.json``; returns its content with ``"files"``.
+    """
     from .. import loihi
 
-    net, _ = delay_network(**dict(L1, order=args.order, n_neurons=args.n_neurons, theta=args.theta))
-    res = loihi.resources(net)
-    print(res)
-    path = save_json(res.as_dict(), args.out_dir, "loihi-resources")
-    print(f"wrote {path}")
-    return res.as_dict()
+    order, n_neurons, theta = check_network(order, n_neurons, theta, "loihi_resources")
+    out_dir = check_output(out_dir, overwrite, where="loihi_resources")
+    net, _ = delay_network(**dict(L1, order=order, n_neurons=n_neurons, theta=theta))
+    resources = loihi.resources(net)
+    print(resources)
+    results = resources.as_dict()
+    return {**results, "files": [save_json(results, out_dir, "loihi-resources", overwrite)]}
 
+
+NETWORK_OPTIONS = (
+    Option("order", int, "Legendre order d", group="network (defaults: config L1)"),
+    Option("n_neurons", int, "neurons in the memory; at least --order", group="network (defaults: config L1)"),
+    Option("theta", float, "window length, s", group="network (defaults: config L1)"),
+)
 
 COMMANDS = {
     "loihi": Command(
-        "Loihi emulator accuracy on config L1 (reference, simreal, sim, ratio) and emulator speed",
-        _accuracy_arguments,
-        _accuracy_run,
+        help="Loihi emulator accuracy on config L1 (nengo, loihi-simreal, loihi-sim, ratio) and emulator speed",
+        run=run,
+        options=NETWORK_OPTIONS + (
+            Option("seed", int, "network seed", group="network (defaults: config L1)"),
+            Option("duration", float, f"simulated time, s (scored after {T_SKIP:g} s)",
+                   group="network (defaults: config L1)"),
+            Option("backends", list, "comma list of backends to run: " + ", ".join(BACKENDS)
+                   + " (loihi needs nxsdk)", group="network (defaults: config L1)"),
+            Option("speed_neurons", int, "size of the second memory timed on the emulator (0: skip)",
+                   group="speed"),
+            Option("speed_duration", float, "simulated time of each speed run, s", group="speed"),
+            Option("speed", bool, "skip the precompute on/off speed runs", group="speed"),
+        ),
     ),
     "loihi-resources": Command(
-        "cores, axons and synapse memory a delay network needs on Loihi; whether it fits a chip",
-        _resources_arguments,
-        _resources_run,
+        help="cores, axons and synapse memory a delay network needs on Loihi; whether it fits a chip",
+        run=run_resources,
+        options=NETWORK_OPTIONS,
     ),
 }

@@ -1,0 +1,215 @@
+"""Where a Legendre memory's state scaling comes from: one strategy per source.
+
+A spiking :class:`~nengo_lmu.networks.LegendreMemory` holds each Legendre coefficient
+``m_i`` in neurons of radius 1 as ``x_i = m_i / s_i``; the scales ``s`` are ``n_std``
+standard deviations of each coefficient under the input the memory will see. Those
+standard deviations come from one of three strategies, each answering
+:meth:`InputStatistics.scales` ``(order, theta, dt, n_std)``:
+
+:class:`WhiteNoise`
+    Band-limited white noise of band ``high`` and RMS ``rms``: the state's stationary
+    covariance (:func:`nengo_lmu.maths.white_noise_covariance`). The default.
+:class:`Measured`
+    Example inputs: the RMS of each coefficient of the exact memory run over them.
+:class:`FixedScales`
+    Scales given outright.
+
+Each also says what it knows of the input itself, ``high`` (Hz) and ``rms`` (None when
+unknown), which backends size their input paths from (the Loihi input encoders).
+:func:`from_argument` turns what users pass as ``LegendreMemory(input_statistics=...)``
+(None, a ``nengo.processes.WhiteSignal``, a ``(high, rms)`` pair or a strategy) into a
+strategy.
+"""
+
+import functools
+
+import numpy as np
+import nengo
+
+from . import maths, validation
+
+#: the RMS of the default white-noise input
+DEFAULT_RMS = 0.5
+
+
+class InputStatistics:
+    """What a memory's input is like, as far as its state scaling is concerned.
+
+    Attributes
+    ----------
+    high : float or None
+        The input's band limit in Hz, if known.
+    rms : float or None
+        The input's RMS, if known.
+    """
+
+    high = None
+    rms = None
+
+    def scales(self, order, theta, dt, n_std):
+        """The ``order`` per-coefficient scales ``s`` (``x = m / s``), all > 0.
+
+        ``n_std`` standard deviations of each coefficient of the memory of ``order``
+        and window ``theta`` (s), stepped at ``dt`` (s), map onto the radius.
+        """
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}(high={self.high!r}, rms={self.rms!r})"
+
+
+class WhiteNoise(InputStatistics):
+    """Band-limited white noise: flat spectrum up to ``high`` Hz, RMS ``rms``.
+
+    The statistics of ``nengo.processes.WhiteSignal(high=high, rms=rms)``
+    (:meth:`from_process`).
+    """
+
+    def __init__(self, high, rms=DEFAULT_RMS):
+        self.high = validation.positive(high, "high", self)
+        self.rms = validation.positive(rms, "rms", self)
+
+    @classmethod
+    def from_process(cls, process):
+        """The statistics of a ``nengo.processes.WhiteSignal``."""
+        return cls(process.high, process.rms)
+
+    @classmethod
+    def default(cls, order, theta):
+        """The statistics a memory is designed for when none are given.
+
+        RMS 0.5 up to ``order / (2 theta)`` Hz, i.e. ``pi`` times
+        :func:`~nengo_lmu.maths.memory_band`: the design in use before issue 11
+        revisits it (kept number for number until then).
+        """
+        return cls(np.pi * maths.memory_band(order, theta), DEFAULT_RMS)
+
+    def covariance(self, order, theta, dt):
+        """The state's stationary covariance under this input (read-only, memoised)."""
+        return _state_covariance(int(order), float(theta), self.high, self.rms, float(dt))
+
+    def scales(self, order, theta, dt, n_std):
+        return maths.state_scales(self.covariance(order, theta, dt), n_std)
+
+
+@functools.lru_cache(maxsize=16)
+def _state_covariance(order, theta, high, rms, dt):
+    # a network and its variants (LMU.with_neurons) share it; at high orders it takes seconds
+    A, B = maths.legendre_ss(order, theta)
+    cov = maths.white_noise_covariance(A, B, high, rms, dt=dt)
+    cov.flags.writeable = False
+    return cov
+
+
+class Measured(InputStatistics):
+    """Statistics measured on example inputs ``u`` of the memory.
+
+    The scales are ``n_std`` times the RMS (about zero, so a mean counts) of each
+    coefficient of the exact (zero-order-hold) memory run over every sequence of ``u``
+    from rest, over all its steps: what to use when the input is far from white noise.
+
+    Parameters
+    ----------
+    u : array_like, shape (n_sequences, n_steps) or (n_sequences, n_steps, k)
+        The memory's input (already multiplied by any input encoder), one step per
+        ``dt``; ``k`` channels are ``k`` more examples of the one input a memory's
+        scales are shared by.
+    stride : int
+        Use every ``stride``-th time step (the memory is still run on all of them).
+    high : float or None
+        The input's band limit in Hz, if known (a summary, not used for the scales).
+
+    Attributes
+    ----------
+    rms : float
+        The RMS of ``u``.
+    """
+
+    def __init__(self, u, stride=1, high=None):
+        u = np.asarray(u, dtype=float)
+        if u.ndim == 2:
+            u = u[:, :, None]
+        if u.ndim != 3 or u.size == 0 or not np.all(np.isfinite(u)):
+            raise validation.error(
+                f"must be finite, shape (n_sequences, n_steps) or (n_sequences, n_steps, k) "
+                f"(got shape {u.shape})",
+                "u",
+                self,
+            )
+        self.u = u
+        self.stride = validation.integer(stride, "stride", self)
+        self.high = None if high is None else validation.positive(high, "high", self)
+        self.rms = float(np.sqrt(np.mean(u**2)))
+        self._coefficient_rms = {}
+
+    def coefficient_rms(self, order, theta, dt):
+        """The RMS of each of the ``order`` coefficients over the inputs (memoised)."""
+        key = (int(order), float(theta), float(dt))
+        if key not in self._coefficient_rms:
+            A, B = maths.legendre_ss(order, theta)
+            sq, count = np.zeros(A.shape[0]), 0
+            for t, m in enumerate(maths.zoh_states(A, B, self.u, dt)):
+                if t % self.stride == 0:
+                    sq += np.sum(m**2, axis=(0, 1))
+                    count += m.shape[0] * m.shape[1]
+            self._coefficient_rms[key] = np.sqrt(np.maximum(sq / count, 1e-12))
+        return self._coefficient_rms[key]
+
+    def scales(self, order, theta, dt, n_std):
+        return float(n_std) * self.coefficient_rms(order, theta, dt)
+
+    def white_noise(self, high=None):
+        """White noise with this input's RMS, up to ``high`` (default: :attr:`high`) Hz."""
+        return WhiteNoise(self.high if high is None else high, self.rms)
+
+
+class FixedScales(InputStatistics):
+    """Scales given outright: ``order`` finite numbers > 0 (they include any ``n_std``).
+
+    ``high`` and ``rms`` may say what the input is like, for the backends that need it.
+    """
+
+    def __init__(self, scales, high=None, rms=None):
+        self.given = np.asarray(scales, dtype=float)
+        if self.given.ndim != 1 or not np.all(np.isfinite(self.given) & (self.given > 0)):
+            raise validation.error(
+                f"must be finite numbers > 0, one per coefficient (got {scales!r})", "scales", self
+            )
+        self.high = None if high is None else validation.positive(high, "high", self)
+        self.rms = None if rms is None else validation.positive(rms, "rms", self)
+
+    def scales(self, order, theta, dt, n_std):
+        if self.given.shape != (order,):
+            raise validation.error(
+                f"must be {order} finite numbers > 0 (got shape {self.given.shape})", "scales", self
+            )
+        return self.given.copy()
+
+
+def from_argument(value, order, theta, attr="input_statistics", obj=None):
+    """The strategy for what a user passed as ``input_statistics``.
+
+    ``None``: :meth:`WhiteNoise.default` for ``order`` and ``theta``; a
+    ``nengo.processes.WhiteSignal``: its band and RMS; a pair ``(high_hz, rms)``:
+    white noise; an :class:`InputStatistics`: itself.
+    """
+    if value is None:
+        return WhiteNoise.default(order, theta)
+    if isinstance(value, InputStatistics):
+        return value
+    if isinstance(value, nengo.processes.WhiteSignal):
+        return WhiteNoise.from_process(value)
+    try:
+        high, rms = value
+        ok = all(validation.is_number(v) and np.isfinite(v) and v > 0 for v in (high, rms))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise validation.error(
+            "must be a nengo.processes.WhiteSignal, a pair (high_hz, rms) of finite numbers "
+            "> 0, a strategy (WhiteNoise, Measured, FixedScales) or None; "
+            f"got {value!r}",
+            attr,
+            obj,
+        )
+    return WhiteNoise(high, rms)
