@@ -11,7 +11,9 @@ from nengo.exceptions import ValidationError
 from . import maths, statistics, validation
 
 MAPPINGS = ("auto", "discrete", "continuous")
-STATE_READOUTS = ("decoded", "synaptic")
+STATE_READOUTS = ("synaptic", "decoded")
+# the default synapse is min(theta, MAX_DEFAULT_TAU) seconds
+MAX_DEFAULT_TAU = 1.0
 ALLOCATIONS = ("readout", "equal")
 # decoders are solved over [-EVAL_RADIUS, EVAL_RADIUS] of the unit radius (see n_std)
 EVAL_RADIUS = 1.2
@@ -81,6 +83,18 @@ def input_statistics(stats, order, theta):
     return stats.high, stats.rms
 
 
+def default_reg(tau, neuron_type=None):
+    """The default decoder regularisation for a memory whose synapse is ``tau`` seconds:
+    ``min(0.1, 0.01 / tau)``, and 0.3 times that for nengo's (spiking) rectified-linear
+    neurons, whose linear tuning curves the default over-regularises (issue 11: with
+    tau 0.1 s, reg 0.03 took spiking ReLU's constant in ``c d / sqrt(m)`` from 0.18 to
+    0.057). See ``LegendreMemory``'s ``solver``."""
+    reg = 0.1 * min(1.0, 0.1 / float(tau))
+    if type(neuron_type) in (nengo.SpikingRectifiedLinear, nengo.RectifiedLinear):
+        reg *= 0.3
+    return reg
+
+
 def allocate_neurons(n_neurons, weights, min_per_ensemble=10):
     """Split ``n_neurons`` across ensembles in proportion to ``weights``.
 
@@ -123,9 +137,11 @@ class LegendreMemory(nengo.Network):
     synapse : float, nengo.Lowpass or None
         The lowpass synapse on every connection into the memory's ensembles (one shared
         time constant: the input and recurrent paths both pass through it). ``None``
-        picks ``min(theta, 0.2)`` seconds: spike noise enters the memory scaled by
-        ``1 / tau`` while the signal enters scaled by ``1 / theta``, so longer windows
-        want slower synapses (measured on the reference simulator, see README).
+        picks ``min(theta, MAX_DEFAULT_TAU)`` seconds (``MAX_DEFAULT_TAU`` is 1 s): spike
+        noise enters the memory scaled by ``1 / tau`` while the signal enters scaled by
+        ``1 / theta``, so longer windows want slower synapses (issue 11, measured with
+        the synaptic readout: at theta 1 s, ``tau = theta`` gave 3-20 % lower error
+        than 0.2 s; at theta 0.3 s the two were within 15 % either way).
     dimensions : int
         Number of independent input signals, each with its own memory. The state is
         laid out dimension-major: ``state[k * order + i]`` is coefficient ``i`` of input
@@ -161,8 +177,13 @@ class LegendreMemory(nengo.Network):
     weights : bool
         If True the recurrent connections are neuron-to-neuron weight matrices
         (what neuromorphic hardware wants) rather than decoded connections.
-    solver : nengo.solvers.Solver
-        Solver for the decoders (and weights).
+    solver : nengo.solvers.Solver or None
+        Solver for the decoders (and weights). None: ``LstsqL2(reg=default_reg(tau, neuron_type))``,
+        ``min(0.1, 0.01 s / tau)`` (0.3 times that for rectified-linear neurons): nengo's 0.1 up to a 0.1 s synapse, less beyond, where
+        the synapse filters the spike noise of the larger decoders a closer fit needs
+        (issue 11, measured with the synaptic readout: at tau 0.3-1 s, reg 0.03 gave
+        6-54 % lower error than 0.1; at tau 0.1 s, 0.1 was 10 % better on config C1 and
+        kept the O(d / sqrt(m)) law to 1,600 neurons where 0.03 levelled off).
     ensemble_kwargs : dict
         Extra arguments for every ``nengo.Ensemble`` (e.g. ``max_rates``, ``intercepts``).
     synapse_decay : float, callable or None
@@ -176,12 +197,15 @@ class LegendreMemory(nengo.Network):
         scales ``s`` (``x = m / s``, shared by all dimensions), all > 0, used instead of
         the ones derived from ``input_statistics`` (whose band and RMS are kept as
         ``input_high``, ``input_rms``).
-    state_readout : {"decoded", "synaptic"}
-        What ``state`` reads in neuron mode. ``"decoded"``: the neurons' decoded output,
-        unfiltered (one step's spikes: very noisy). ``"synaptic"``: the value the
-        coefficient neurons themselves receive, i.e. the same spikes and input through
-        the same transforms and synapse (what a downstream population wired like them
-        sees): the ideal memory plus the noise the recurrence has accumulated, no lag.
+    state_readout : {"synaptic", "decoded"}
+        What ``state`` (and so ``output`` and every readout) reads in neuron mode.
+        ``"synaptic"`` (default): the value the coefficient neurons themselves receive,
+        i.e. the same spikes and input through the same transforms and synapse (what a
+        downstream population wired like them sees): the ideal memory plus the noise
+        the recurrence has accumulated, no lag. ``"decoded"``: the neurons' decoded
+        output, unfiltered (one step's spikes: very noisy; issue 11 measured the
+        synaptic readout 2-3x more accurate on the delay, e.g. config C1 0.017 against
+        0.039).
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
@@ -212,11 +236,11 @@ class LegendreMemory(nengo.Network):
         allocation="readout",
         feedthrough=True,
         weights=False,
-        solver=nengo.solvers.LstsqL2(reg=0.1),
+        solver=None,
         ensemble_kwargs=None,
         synapse_decay=None,
         scales=None,
-        state_readout="decoded",
+        state_readout="synaptic",
         **kwargs,
     ):
         # Built detached and added to the enclosing network only once complete: a
@@ -244,7 +268,7 @@ class LegendreMemory(nengo.Network):
                 "n_neurons",
                 self,
             )
-        self.tau = min(self.theta, 0.2) if synapse is None else lowpass_tau(synapse, self)
+        self.tau = min(self.theta, MAX_DEFAULT_TAU) if synapse is None else lowpass_tau(synapse, self)
         validation.choice(mapping, MAPPINGS, "mapping", self)
         self.n_std = validation.positive(n_std, "n_std", self)
         if isinstance(allocation, str):
@@ -265,6 +289,8 @@ class LegendreMemory(nengo.Network):
                 )
         feedthrough = validation.boolean(feedthrough, "feedthrough", self)
         weights = validation.boolean(weights, "weights", self)
+        if solver is None:
+            solver = nengo.solvers.LstsqL2(reg=default_reg(self.tau, self.neuron_type))
         if not isinstance(solver, nengo.solvers.Solver):
             raise validation.error(f"must be a nengo.solvers.Solver (got {solver!r})", "solver", self)
         if ensemble_kwargs is not None and not isinstance(ensemble_kwargs, dict):
@@ -378,6 +404,8 @@ class LegendreMemory(nengo.Network):
                 # the coefficient neurons' own filtered drive: x_in through their synapse
                 x_read = nengo.Node(size_in=size, label="x_syn")
                 nengo.Connection(x_in, x_read, synapse=self.tau)
+                if weights:  # the recurrence bypasses x_in: add its decoded equivalent
+                    nengo.Connection(x_hat, x_read, transform=self.recurrent_transform, synapse=self.tau)
             self.state = nengo.Node(size_in=size, label="state")
             nengo.Connection(x_read, self.state, transform=self.state_from_x, synapse=None)
             if self.state_from_input is not None:

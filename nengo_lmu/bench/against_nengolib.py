@@ -25,7 +25,6 @@ From Python::
 """
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -53,22 +52,20 @@ GRID = {
     "band_fractions": (0.1, 0.3, 1.0),
     "seed": 0,
 }
-#: A small grid for tests and quick looks.
+#: A small grid for tests and quick looks: one config of :data:`GRID` (so it has a stored
+#: nengolib figure), 5 s of simulation.
 SMALL_GRID = {
     "orders": (4,),
     "neurons_per_coefficient": (50,),
-    "thetas": (0.1,),
+    "thetas": (0.05,),
     "band_fractions": (0.3,),
     "seed": 0,
 }
 
 
 def band(order, theta):
-    """The memory's band in Hz, ``order / (2 pi theta)``."""
-    memory_band = getattr(maths, "memory_band", None)
-    if memory_band is not None:
-        return float(memory_band(order, theta))
-    return order / (2 * math.pi * theta)
+    """The memory's band in Hz, ``order / (2 pi theta)`` (:func:`nengo_lmu.maths.memory_band`)."""
+    return float(maths.memory_band(order, theta))
 
 
 def duration(high, theta):
