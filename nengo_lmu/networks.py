@@ -197,9 +197,11 @@ class LegendreMemory(nengo.Network):
         scales ``s`` (``x = m / s``, shared by all dimensions), all > 0, used instead of
         the ones derived from ``input_statistics`` (whose band and RMS are kept as
         ``input_high``, ``input_rms``).
-    state_readout : {"synaptic", "decoded"}
+    state_readout : {"synaptic", "decoded"} or None
         What ``state`` (and so ``output`` and every readout) reads in neuron mode.
-        ``"synaptic"`` (default): the value the coefficient neurons themselves receive,
+        None: ``"synaptic"``, except with ``weights=True`` (neuromorphic hardware),
+        where its host-side path from the input would stop nengo-loihi from
+        precomputing the input: ``"decoded"``. ``"synaptic"``: the value the coefficient neurons themselves receive,
         i.e. the same spikes and input through the same transforms and synapse (what a
         downstream population wired like them sees): the ideal memory plus the noise
         the recurrence has accumulated, no lag. ``"decoded"``: the neurons' decoded
@@ -240,7 +242,7 @@ class LegendreMemory(nengo.Network):
         ensemble_kwargs=None,
         synapse_decay=None,
         scales=None,
-        state_readout="synaptic",
+        state_readout=None,
         **kwargs,
     ):
         # Built detached and added to the enclosing network only once complete: a
@@ -306,6 +308,8 @@ class LegendreMemory(nengo.Network):
                 self,
             )
         self.synapse_decay = float(decay)
+        if state_readout is None:
+            state_readout = "decoded" if weights else "synaptic"
         self.state_readout = validation.choice(state_readout, STATE_READOUTS, "state_readout", self)
         self.statistics = statistics.from_argument(input_statistics, self.order, self.theta, obj=self)
         if scales is not None:  # shorthand for FixedScales, keeping what is known of the input
