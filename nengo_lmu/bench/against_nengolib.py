@@ -16,6 +16,11 @@ nengolib environment's python, :func:`run_grid` runs :mod:`nengo_lmu.bench.nengo
 in a subprocess of that python. Without one, it prints this library's figures beside the
 stored nengolib figures (``data/nengolib_grid.json``, with the date they were measured).
 
+The command line is to reach :func:`run_grid` as ``nengo-lmu accuracy --against nengolib``
+(``--nengolib-python PATH``); until then ``python -m nengo_lmu.bench.against_nengolib``
+(``--nengolib-python``, ``--out-dir``, ``--small``) runs it. The stored figures ship as
+package data (``nengo_lmu/bench/data/*.json``).
+
 From Python::
 
     from nengo_lmu.bench import against_nengolib
