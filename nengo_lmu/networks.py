@@ -13,7 +13,7 @@ from . import maths, statistics, validation
 MAPPINGS = ("auto", "discrete", "continuous")
 STATE_READOUTS = ("synaptic", "decoded")
 # the default synapse is min(theta, MAX_DEFAULT_TAU) seconds
-MAX_DEFAULT_TAU = 1.0
+MAX_DEFAULT_TAU = 0.2
 ALLOCATIONS = ("readout", "equal")
 # decoders are solved over [-EVAL_RADIUS, EVAL_RADIUS] of the unit radius (see n_std)
 EVAL_RADIUS = 1.2
@@ -137,11 +137,12 @@ class LegendreMemory(nengo.Network):
     synapse : float, nengo.Lowpass or None
         The lowpass synapse on every connection into the memory's ensembles (one shared
         time constant: the input and recurrent paths both pass through it). ``None``
-        picks ``min(theta, MAX_DEFAULT_TAU)`` seconds (``MAX_DEFAULT_TAU`` is 1 s): spike
+        picks ``min(theta, MAX_DEFAULT_TAU)`` seconds (``MAX_DEFAULT_TAU`` is 0.2 s): spike
         noise enters the memory scaled by ``1 / tau`` while the signal enters scaled by
-        ``1 / theta``, so longer windows want slower synapses (issue 11, measured with
-        the synaptic readout: at theta 1 s, ``tau = theta`` gave 3-20 % lower error
-        than 0.2 s; at theta 0.3 s the two were within 15 % either way).
+        ``1 / theta``, so longer windows want slower synapses, up to a point (issue 11,
+        measured with the synaptic readout on 48 configs with theta 0.3-1 s: ``tau =
+        theta`` was better on 31, by up to 2.5x, but worse on 17, by up to 2x, mostly
+        slow inputs over 1 s windows; the worst ratio to nengolib was the same).
     dimensions : int
         Number of independent input signals, each with its own memory. The state is
         laid out dimension-major: ``state[k * order + i]`` is coefficient ``i`` of input
@@ -181,9 +182,11 @@ class LegendreMemory(nengo.Network):
         Solver for the decoders (and weights). None: ``LstsqL2(reg=default_reg(tau, neuron_type))``,
         ``min(0.1, 0.01 s / tau)`` (0.3 times that for rectified-linear neurons): nengo's 0.1 up to a 0.1 s synapse, less beyond, where
         the synapse filters the spike noise of the larger decoders a closer fit needs
-        (issue 11, measured with the synaptic readout: at tau 0.3-1 s, reg 0.03 gave
-        6-54 % lower error than 0.1; at tau 0.1 s, 0.1 was 10 % better on config C1 and
-        kept the O(d / sqrt(m)) law to 1,600 neurons where 0.03 levelled off).
+        (issue 11, measured with the synaptic readout on six configs with theta 0.3-1 s:
+        reg 0.03 gave 6-54 % lower error than 0.1; at tau 0.1 s, 0.1 was 10 % better on
+        config C1 and kept the O(d / sqrt(m)) law to 1,600 neurons where 0.03 levelled
+        off). With the default synapse it is 0.1 for theta up to 0.1 s, 0.05 at 0.2 s
+        and beyond.
     ensemble_kwargs : dict
         Extra arguments for every ``nengo.Ensemble`` (e.g. ``max_rates``, ``intercepts``).
     synapse_decay : float, callable or None

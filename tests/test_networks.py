@@ -330,7 +330,7 @@ def test_synaptic_readout_is_the_default_and_works_with_weights(Simulator):
                                                  state_readout="synaptic"), Simulator, duration=2.0, high=2.0)
         errors[weights] = maths.delay_nrmse(data["u"][:, 0], data["output"][:, 0], 0.1, 1e-3)
     assert errors[False] < 0.1 and errors[True] < 0.1
-    assert LegendreMemory(3, 0.5, 30).tau == 0.5 and LegendreMemory(3, 3.0, 30).tau == 1.0
+    assert LegendreMemory(3, 0.05, 30).tau == 0.05 and LegendreMemory(3, 3.0, 30).tau == 0.2
     # the default: synaptic, but decoded with neuron-to-neuron weights (hardware)
     assert LegendreMemory(3, 0.1, 30).state_readout == "synaptic"
     assert LegendreMemory(3, 0.1, 30, weights=True).state_readout == "decoded"
