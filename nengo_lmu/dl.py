@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 import nengo
 
-from . import maths, validation
+from . import backends, maths, validation
 from .lmu import build_hidden_layer, check_synapse, from_network
 
 FORMULATIONS = ("auto", "parallel", "step")
@@ -494,8 +494,6 @@ class _simulator:
         self.weight_probes = []
 
     def __enter__(self):
-        import nengo_dl
-
         lmu, n_steps, form, batch, probe_synapse = self.args
         if form == "parallel":
             net, inp, probe, self.state_probe, conns, hidden, layer = _parallel_network(
@@ -508,9 +506,7 @@ class _simulator:
             conns, hidden, layer = lmu.param_connections, lmu.hidden, None
         if self.l2 > 0:
             self.weight_probes = _weight_probes(net, conns)
-        self.sim = nengo_dl.Simulator(
-            net, dt=lmu.dt, minibatch_size=batch, progress_bar=False, seed=lmu.seed
-        )
+        self.sim = backends.simulator(net, "dl", dt=lmu.dt, minibatch_size=batch, seed=lmu.seed)
         self.sim.__enter__()
         return self.sim, inp, probe, lambda: _read_params(lmu, self.sim, conns, hidden, layer)
 

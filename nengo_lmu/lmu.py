@@ -189,14 +189,14 @@ class LMU(nengo.Network):
         Width of the input ``x``.
     memory_d : int
         Number of memories (width of ``u``); the memory holds ``memory_d * order``
-        coefficients, dimension-major as in :class:`.LegendreMemory`.
+        coefficients, dimension-major as in :class:`~nengo_lmu.networks.LegendreMemory`.
     neuron_type : NeuronType or str
         The hidden nonlinearity ``f``. Rate types (``nengo.RectifiedLinear()``,
         ``nengo.Tanh(tau_ref=1)`` for ``tanh``) for training; spiking types for
         deployment (see :meth:`with_neurons`).
     memory : None or dict
-        ``None``: the exact memory (a :class:`.LegendreMemory` in ideal mode, held by
-        nodes). A dict: the keyword arguments of a spiking :class:`.LegendreMemory`
+        ``None``: the exact memory (a :class:`~nengo_lmu.networks.LegendreMemory` in ideal mode, held by
+        nodes). A dict: the keyword arguments of a spiking :class:`~nengo_lmu.networks.LegendreMemory`
         (``n_neurons``, ``neuron_type``, ``synapse``, ``input_statistics`` ...).
     input_encoders : bool
         If True ``u`` gets the trainable encoders ``e_x``; if False ``u = x`` (then

@@ -83,14 +83,17 @@ def legendre_readout(order, r):
         Shape ``(order,)`` for a scalar ``r``, ``(len(r), order)`` for an array.
     """
     order = validation.integer(order, "order", where="legendre_readout")
-    r_arr = np.asarray(r, dtype=float)
+    try:
+        r_arr = np.asarray(r, dtype=float)
+    except (TypeError, ValueError):
+        r_arr = np.array([np.nan])  # refused below, with the value given
     if r_arr.ndim > 1:
-        raise ValidationError(
-            f"must be a scalar or 1-D array (got shape {r_arr.shape})", "r"
+        raise validation.error(
+            f"must be a scalar or 1-D array (got shape {r_arr.shape})", "r", where="legendre_readout"
         )
     if not np.all(np.isfinite(r_arr)) or np.any((r_arr < 0) | (r_arr > 1)):
-        raise ValidationError(
-            f"must lie in [0, 1] (a fraction of theta); got {r!r}", "r"
+        raise validation.error(
+            f"must lie in [0, 1] (a fraction of theta); got {r!r}", "r", where="legendre_readout"
         )
     x = 2 * r_arr[..., None] - 1
     return scipy.special.eval_legendre(np.arange(order), x)

@@ -478,7 +478,7 @@ def with_weights(solver):
 
 
 def memories(network):
-    """Every :class:`LegendreMemory` in ``network`` (itself included), depth first."""
+    """Every :class:`~nengo_lmu.networks.LegendreMemory` in ``network`` (itself included), depth first."""
     if isinstance(network, LegendreMemory):
         yield network
     for sub in network.networks:

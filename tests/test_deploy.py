@@ -147,14 +147,14 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--params", "no-such-file.npz"], "--params no-such-file.npz: no such file"),
+        (["--params", "no-such-file.npz"], "--params: no such file 'no-such-file.npz'"),
         (["--params", TRAINED, "--task", "psmnist"], "psmnist needs 1 input.* and 10 output"),
-        (["--task", "psmnist"], "--task psmnist needs --params"),
+        (["--task", "psmnist"], "--task: psmnist needs --params"),
         (["--backend", "loihi-sim", "--neurons", "rate"], "runs spiking neurons only"),
         (["--backend", "loihi"], "nxsdk"),
-        (["--n-test", "900"], "--n-test must exceed two windows"),
-        (["--firing-rate-scale", "0"], "--firing-rate-scale must be > 0"),
-        (["--hidden-synapse", "-1"], "--hidden-synapse must be >= 0"),
+        (["--n-test", "900"], "--n-test: must exceed two windows"),
+        (["--firing-rate-scale", "0"], "--firing-rate-scale: must be a finite number > 0"),
+        (["--hidden-synapse", "-1"], "--hidden-synapse: must be a finite number >= 0"),
         (["--neurons", "lif"], "invalid choice: 'lif'"),
     ],
 )

@@ -201,7 +201,8 @@ def read_file(load, path, attr="params"):
     try:
         return load(path)
     except validation.ValidationError as e:
-        raise validation.error(f"{path}: {e.args[0]}", attr) from None
+        message = str(e.args[0])  # parameter-file errors name the file already
+        raise validation.error(message if str(path) in message else f"{path}: {message}", attr) from None
     except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as e:
         raise validation.error(f"{path} is not a readable LMU parameter file ({type(e).__name__}: {e})", attr) from None
 

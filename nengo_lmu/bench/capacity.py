@@ -47,7 +47,7 @@ def run(order=100, theta_steps=100_000, delays=5, cycles=25.0, windows=3, spikin
 
 
 def capacity_nrmse(order, theta_steps, delays, cycles, windows, n_neurons=None, seed=0, dt=0.001, progress=False):
-    """NRMSE per delay of a :class:`.LegendreMemory` (exact if ``n_neurons`` is None).
+    """NRMSE per delay of a :class:`~nengo_lmu.networks.LegendreMemory` (exact if ``n_neurons`` is None).
 
     The input is white noise band-limited to ``cycles`` per window; errors are measured
     after the first window (once every delay has input behind it).

@@ -135,12 +135,12 @@ def plot(results, seconds=5.0):
 COMMANDS = {
     "deploy": Command(
         help="run a trained LMU (a parameter file, or a quickly trained demo) with spiking "
-        "neurons on nengo, NengoDL or Loihi; score it and report Loihi resources",
+        "neurons on nengo, NengoDL or Loihi; score it, and on the Loihi backends report its chip resources",
         run=run,
         options=(
             Option("params", str, "parameter file (.npz) saved by LMU.save_params, e.g. psmnist-params.npz "
-                   "from 'nengo-lmu psmnist'; default: train the small window-rms demo network first (under a "
-                   "minute) and save it in --out-dir", group="the trained network"),
+                   "from 'nengo-lmu psmnist'; default: train the small window-rms demo network first (30 "
+                   "epochs, about 6 s; the whole command about 20 s) and save it in --out-dir", group="the trained network"),
             Option("task", str, "the task to test on: window-rms (the quick demo) or psmnist; 'auto' reads it "
                    "from the file's metadata, or takes psmnist for a psMNIST-sized network",
                    choices=("auto", "psmnist", "window-rms"), group="the trained network"),

@@ -88,7 +88,7 @@ def plot_scaling(results, order_fixed, n_fixed):
         axes[1].loglog(d, fit["c"] * d / np.sqrt(n_fixed), ":", color=line.get_color(),
                        label=f"{name}: {fit['c']:.2f} d/√m")
     axes[0].set(xlabel="neurons m", ylabel="NRMSE vs ideal memory", title=f"order d = {order_fixed}")
-    axes[1].set(xlabel="order d", title=f"neurons m = {n_fixed}")
+    axes[1].set(xlabel="order d", ylabel="NRMSE vs ideal memory", title=f"neurons m = {n_fixed}")
     for ax, ticks in zip(axes, (m, d)):
         ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
         ax.minorticks_off()

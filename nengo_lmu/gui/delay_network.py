@@ -1,7 +1,8 @@
 """A spiking Legendre delay network, for Nengo GUI.
 
-Open it with ``nengo /path/to/delay_network.py`` (the path is printed by
-``python -c "import nengo_lmu.gui as g; print(g.__path__[0])"``), then press play.
+Open a copy of it with ``python -m nengo_lmu.gui delay_network`` (copies this script and
+its layout ``delay_network.py.cfg`` into the current folder and starts nengo-gui on the
+copy), then press play.
 
 The memory holds the last ``theta`` seconds of its input in ``order`` Legendre
 coefficients, one population of LIF neurons per coefficient (``x[0]`` ... ``x[5]``); the
@@ -10,10 +11,14 @@ compares it with the exact delay; drag the ``stimulus`` slider to drive the memo
 (right-click it and choose "Remove overrides" to go back to the built-in signal).
 """
 
-import numpy as np
-import nengo
+from nengo_lmu.quiet import quiet_startup
 
-from nengo_lmu import LegendreMemory
+quiet_startup()  # as every nengo_lmu entry point: no TensorFlow/nengo-loihi start-up noise
+
+import numpy as np  # noqa: E402
+import nengo  # noqa: E402
+
+from nengo_lmu import LegendreMemory  # noqa: E402
 
 order = 6  # Legendre coefficients d
 theta = 0.5  # window and delay, seconds; slow enough to follow by eye
@@ -22,7 +27,10 @@ synapse = 0.05  # lowpass time constant the recurrence is mapped onto
 
 
 def signal(t):
-    """Two slow sines: well inside the band an order-6, 0.5-s memory delays (< 1.9 Hz)."""
+    """Two slow sines: well inside the band an order-6, 0.5-s memory delays (< 1.9 Hz).
+
+    At most 0.8 in magnitude, and the state m(t) at most 0.75: inside the plots' +-1.
+    """
     return 0.5 * np.sin(2 * np.pi * 0.5 * t) + 0.3 * np.sin(2 * np.pi * 1.1 * t + 1.0)
 
 

@@ -1,13 +1,14 @@
 """A trained LMU running with spiking neurons, for Nengo GUI.
 
-Open it with ``nengo /path/to/trained_lmu.py`` (the path is printed by
-``python -c "import nengo_lmu.gui as g; print(g.__path__[0])"``), then press play.
+Open a copy of it with ``python -m nengo_lmu.gui trained_lmu`` (copies this script, its
+layout ``trained_lmu.py.cfg`` and ``trained_lmu.npz`` into the current folder and starts
+nengo-gui on the copy), then press play; double-click ``memory`` to open it.
 
 The network was trained through NengoDL (rate ReLUs, exact memory) on the window-RMS
 task: its output ``y`` is the RMS of its input ``x`` over the last ``theta`` = 0.5 s.
 Its parameters are ``trained_lmu.npz`` next to this script (made by
-``python -m nengo_lmu.deploy trained_lmu.npz``, about 20 s; a copy of this script
-elsewhere uses the installed one). Here the same parameters
+``python -m nengo_lmu.deploy trained_lmu.npz``: 6 s of training, 18 s in all; a copy of
+this script without it beside uses the installed one). Here the same parameters
 run with spiking neurons: the memory is six populations of LIF neurons ``x[0]`` ...
 ``x[5]`` (one per Legendre coefficient; set ``SPIKING_MEMORY = False`` for the exact
 memory) and the hidden layer ``h`` is 64 spiking ReLUs. The ``output vs target`` plot
@@ -17,12 +18,16 @@ network by hand (the target then no longer applies).
 
 import os
 
-import numpy as np
-import nengo
+from nengo_lmu.quiet import quiet_startup
 
-import nengo_lmu
-from nengo_lmu import LMU, data
-from nengo_lmu.deploy import TASKS, convert
+quiet_startup()  # before nengo_lmu.deploy loads TensorFlow: no start-up log noise
+
+import numpy as np  # noqa: E402
+import nengo  # noqa: E402
+
+import nengo_lmu  # noqa: E402
+from nengo_lmu import LMU, data  # noqa: E402
+from nengo_lmu.deploy import TASKS, convert  # noqa: E402
 
 SPIKING_MEMORY = True  # False: the exact memory (nodes), as trained
 MEMORY_NEURONS = 200  # LIF neurons per Legendre coefficient
@@ -40,6 +45,17 @@ dt = trained.dt
 # one minute of the task's input, looped, and its exact windowed RMS
 u, y = data.window_rms(60_000, window=window, seed=7, dt=dt)
 u_rms = float(np.sqrt(np.mean((u * trained.params["e_x"][0, 0]) ** 2)))
+
+
+def plot_limit(x):
+    """A plot range that holds ``x``: its largest magnitude plus 10 %, rounded up to 0.1."""
+    return float(np.ceil(11 * np.abs(x).max()) / 10)
+
+
+# the plots' and the slider's ranges in trained_lmu.py.cfg: the input +-U_LIMIT, the output
+# and its target 0 .. Y_LIMIT (the spiking output overshoots the target a little)
+U_LIMIT = plot_limit(u)
+Y_LIMIT = plot_limit(y)
 
 model = convert(
     trained,

@@ -13,7 +13,7 @@ emulator) in three steps::
         sim.run(10.0)
 
 :func:`memory_options` are the constructor arguments that make a memory accurate on
-the chip, and :class:`LegendreMemory` the memory made with them (a subclass of
+the chip, and :class:`~nengo_lmu.networks.LegendreMemory` the memory made with them (a subclass of
 :class:`nengo_lmu.networks.LegendreMemory`); :class:`Simulator` (a subclass of
 ``nengo_loihi.Simulator``) builds any network with the model settings and build rules
 below. Nothing here changes nengo's or nengo-loihi's global defaults
@@ -23,7 +23,7 @@ a builder registry private to the simulators made here.
 The package is split by stage, the way nengo-loihi splits its builder:
 
 * :mod:`~nengo_lmu.loihi.options`: memory options (:func:`memory_options`,
-  :class:`LegendreMemory`, :func:`chip_synapse_decay`);
+  :class:`~nengo_lmu.networks.LegendreMemory`, :func:`chip_synapse_decay`);
 * :mod:`~nengo_lmu.loihi.build`: build rules (host-to-chip inputs, block fitting,
   :func:`make_model`, :func:`lmu_input_ranges`);
 * :mod:`~nengo_lmu.loihi.discretize`: weight discretisation (``discretize_model``);
