@@ -84,10 +84,10 @@ class WhiteNoise(InputStatistics):
         that band and RMS. Slower inputs are held less accurately than with their own
         statistics, because the high coefficients keep the range the fastest input
         needs (issue 11, measured on white inputs of RMS 0.3, orders 4-16, 100 neurons per
-        coefficient: at the full band 1.15-1.5x the error with the right statistics, at
-        a third of it 2.6-3.2x, at a tenth 3.6-6.7x). When the input is slower or its
-        RMS known, pass its statistics, or :func:`measure` them on a few seconds of it
-        (0.86-1.48x the error with the right statistics on the same cases).
+        coefficient: at the full band 1.15-1.52x the error with the right statistics, at
+        a third of it 3.2-3.9x, at a tenth 3.1-6.7x). When the input is slower or its
+        RMS known, pass its statistics, or :func:`measure` them on ten seconds of it
+        (0.86-1.49x the error with the right statistics on the same cases).
 
         Before issue 11 the default was ``pi`` times that band (``order / (2 theta)``
         Hz), which measured 1.1-6x the error of this one.
@@ -188,17 +188,18 @@ class Measured(InputStatistics):
         return WhiteNoise(self.high if high is None else high, self.rms)
 
 
-def measure(signal, duration=5.0, dt=0.001, high=None):
+def measure(signal, duration=10.0, dt=0.001, high=None):
     """Statistics measured on a short run of the real input: the one call for a memory
     whose input's statistics are unknown.
 
     ``LegendreMemory(..., input_statistics=measure(signal))``. The exact memory runs over
     ``duration`` seconds of ``signal`` as a stretch of a continuing signal
     (:class:`Measured` with ``continuing=True``); its coefficients' RMS give the scales.
-    On band-limited white inputs from a tenth of the memory's band to all of it, 5 s
-    of input gave 0.86-1.48x the error of the right statistics (issue 11: 7 of 9
-    cases within 1.3x; the worst, a 0.2 Hz input, whose first seconds are quieter than
-    the rest of the run), against 1.15-6.7x for the default.
+    On band-limited white inputs from a tenth of the memory's band to all of it, 10 s
+    of input gave 0.86-1.49x the error of the right statistics (issue 11: 6 of 9 cases
+    within 1.3x; the worst, 0.2-0.6 Hz inputs over a 0.3 s window, whose few frequency
+    components carry more power than the nominal statistics say, so the measured,
+    truer scales are larger), against 1.15-6.7x for the default; 5 s gave 0.86-1.78x.
 
     Parameters
     ----------

@@ -306,7 +306,7 @@ def test_measured_continuing_matches_white_noise_statistics():
 
 def test_measure_is_close_to_the_right_statistics(Simulator):
     """Issue 11: without knowing its input's statistics, one call (measure on a few seconds
-    of the input) gives about the accuracy of the right statistics (measured 0.86-1.48x on
+    of the input) gives about the accuracy of the right statistics (measured 0.86-1.49x on
     nine cases; a generous bound here, one short seed)."""
     from nengo_lmu import measure
 
