@@ -9,6 +9,7 @@ backend only when used.
 from .maths import discretize, legendre_readout, legendre_ss, principle3
 from .networks import LegendreMemory
 from .lmu import LMU
+from .statistics import measure
 from .version import version as __version__
 
-__all__ = ["LMU", "LegendreMemory", "discretize", "legendre_readout", "legendre_ss", "principle3", "__version__"]
+__all__ = ["LMU", "LegendreMemory", "discretize", "legendre_readout", "legendre_ss", "measure", "principle3", "__version__"]

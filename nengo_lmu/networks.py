@@ -11,7 +11,9 @@ from nengo.exceptions import ValidationError
 from . import maths, statistics, validation
 
 MAPPINGS = ("auto", "discrete", "continuous")
-STATE_READOUTS = ("decoded", "synaptic", "neurons")
+STATE_READOUTS = ("synaptic", "decoded", "neurons")
+# the default synapse is min(theta, MAX_DEFAULT_TAU) seconds
+MAX_DEFAULT_TAU = 0.2
 ALLOCATIONS = ("readout", "equal")
 # decoders are solved over [-EVAL_RADIUS, EVAL_RADIUS] of the unit radius (see n_std)
 EVAL_RADIUS = 1.2
@@ -81,6 +83,18 @@ def input_statistics(stats, order, theta):
     return stats.high, stats.rms
 
 
+def default_reg(tau, neuron_type=None):
+    """The default decoder regularisation for a memory whose synapse is ``tau`` seconds:
+    ``min(0.1, 0.01 / tau)``, and 0.3 times that for nengo's (spiking) rectified-linear
+    neurons, whose linear tuning curves the default over-regularises (issue 11: with
+    tau 0.1 s, reg 0.03 took spiking ReLU's constant in ``c d / sqrt(m)`` from 0.18 to
+    0.057). See ``LegendreMemory``'s ``solver``."""
+    reg = 0.1 * min(1.0, 0.1 / float(tau))
+    if type(neuron_type) in (nengo.SpikingRectifiedLinear, nengo.RectifiedLinear):
+        reg *= 0.3
+    return reg
+
+
 def allocate_neurons(n_neurons, weights, min_per_ensemble=10):
     """Split ``n_neurons`` across ensembles in proportion to ``weights``.
 
@@ -123,9 +137,12 @@ class LegendreMemory(nengo.Network):
     synapse : float, nengo.Lowpass or None
         The lowpass synapse on every connection into the memory's ensembles (one shared
         time constant: the input and recurrent paths both pass through it). ``None``
-        picks ``min(theta, 0.2)`` seconds: spike noise enters the memory scaled by
-        ``1 / tau`` while the signal enters scaled by ``1 / theta``, so longer windows
-        want slower synapses (measured on the reference simulator, see README).
+        picks ``min(theta, MAX_DEFAULT_TAU)`` seconds (``MAX_DEFAULT_TAU`` is 0.2 s): spike
+        noise enters the memory scaled by ``1 / tau`` while the signal enters scaled by
+        ``1 / theta``, so longer windows want slower synapses, up to a point (issue 11,
+        measured with the synaptic readout on 48 configs with theta 0.3-1 s: ``tau =
+        theta`` was better on 31, by up to 2.5x, but worse on 17, by up to 2x, mostly
+        slow inputs over 1 s windows; the worst ratio to nengolib was the same).
     dimensions : int
         Number of independent input signals, each with its own memory. The state is
         laid out dimension-major: ``state[k * order + i]`` is coefficient ``i`` of input
@@ -161,8 +178,15 @@ class LegendreMemory(nengo.Network):
     weights : bool
         If True the recurrent connections are neuron-to-neuron weight matrices
         (what neuromorphic hardware wants) rather than decoded connections.
-    solver : nengo.solvers.Solver
-        Solver for the decoders (and weights).
+    solver : nengo.solvers.Solver or None
+        Solver for the decoders (and weights). None: ``LstsqL2(reg=default_reg(tau, neuron_type))``,
+        ``min(0.1, 0.01 s / tau)`` (0.3 times that for rectified-linear neurons): nengo's 0.1 up to a 0.1 s synapse, less beyond, where
+        the synapse filters the spike noise of the larger decoders a closer fit needs
+        (issue 11, measured with the synaptic readout on six configs with theta 0.3-1 s:
+        reg 0.03 gave 6-54 % lower error than 0.1; at tau 0.1 s, 0.1 was 10 % better on
+        config C1 and kept the O(d / sqrt(m)) law to 1,600 neurons where 0.03 levelled
+        off). With the default synapse it is 0.1 for theta up to 0.1 s, 0.05 at 0.2 s
+        and beyond.
     ensemble_kwargs : dict
         Extra arguments for every ``nengo.Ensemble`` (e.g. ``max_rates``, ``intercepts``).
     synapse_decay : float, callable or None
@@ -176,15 +200,20 @@ class LegendreMemory(nengo.Network):
         scales ``s`` (``x = m / s``, shared by all dimensions), all > 0, used instead of
         the ones derived from ``input_statistics`` (whose band and RMS are kept as
         ``input_high``, ``input_rms``).
-    state_readout : {"decoded", "synaptic", "neurons"}
-        What ``state`` reads in neuron mode. ``"decoded"``: the neurons' decoded output,
-        unfiltered (one step's spikes: very noisy). ``"synaptic"``: the value the
+    state_readout : {"synaptic", "decoded", "neurons"} or None
+        What ``state`` (and so ``output`` and every readout) reads in neuron mode.
+        None: ``"synaptic"``, except with ``weights=True`` (neuromorphic hardware),
+        where its host-side path from the input would stop nengo-loihi from
+        precomputing the input: ``"decoded"``. ``"synaptic"``: the value the
         coefficient neurons themselves receive, i.e. the same spikes and input through
         the same transforms and synapse (what a downstream population wired like them
         sees): the ideal memory plus the noise the recurrence has accumulated, no lag.
-        ``"neurons"``: ``state`` as ``"synaptic"``, and :meth:`connect_state` wires
-        downstream neurons to that value straight from the coefficient neurons (what a
-        chip wants: no decoded value, so no decode neurons, in between).
+        ``"decoded"``: the neurons' decoded output, unfiltered (one step's spikes: very
+        noisy; issue 11 measured the synaptic readout 2-3x more accurate on the delay,
+        e.g. config C1 0.017 against 0.039). ``"neurons"``: ``state`` as
+        ``"synaptic"``, and :meth:`connect_state` wires downstream neurons to that value
+        straight from the coefficient neurons (what a chip wants: no decoded value, so
+        no decode neurons, in between).
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
@@ -215,11 +244,11 @@ class LegendreMemory(nengo.Network):
         allocation="readout",
         feedthrough=True,
         weights=False,
-        solver=nengo.solvers.LstsqL2(reg=0.1),
+        solver=None,
         ensemble_kwargs=None,
         synapse_decay=None,
         scales=None,
-        state_readout="decoded",
+        state_readout=None,
         **kwargs,
     ):
         # Built detached and added to the enclosing network only once complete: a
@@ -247,7 +276,7 @@ class LegendreMemory(nengo.Network):
                 "n_neurons",
                 self,
             )
-        self.tau = min(self.theta, 0.2) if synapse is None else lowpass_tau(synapse, self)
+        self.tau = min(self.theta, MAX_DEFAULT_TAU) if synapse is None else lowpass_tau(synapse, self)
         validation.choice(mapping, MAPPINGS, "mapping", self)
         self.n_std = validation.positive(n_std, "n_std", self)
         if isinstance(allocation, str):
@@ -268,6 +297,8 @@ class LegendreMemory(nengo.Network):
                 )
         feedthrough = validation.boolean(feedthrough, "feedthrough", self)
         weights = validation.boolean(weights, "weights", self)
+        if solver is None:
+            solver = nengo.solvers.LstsqL2(reg=default_reg(self.tau, self.neuron_type))
         if not isinstance(solver, nengo.solvers.Solver):
             raise validation.error(f"must be a nengo.solvers.Solver (got {solver!r})", "solver", self)
         self._solver = solver  # the decoders of connect_state's connections are x_hat's
@@ -284,6 +315,8 @@ class LegendreMemory(nengo.Network):
                 self,
             )
         self.synapse_decay = float(decay)
+        if state_readout is None:
+            state_readout = "decoded" if weights else "synaptic"
         self.state_readout = validation.choice(state_readout, STATE_READOUTS, "state_readout", self)
         self.statistics = statistics.from_argument(input_statistics, self.order, self.theta, obj=self)
         if scales is not None:  # shorthand for FixedScales, keeping what is known of the input
@@ -382,8 +415,7 @@ class LegendreMemory(nengo.Network):
                 # the coefficient neurons' own filtered drive: x_in through their synapse
                 x_read = nengo.Node(size_in=size, label="x_syn")
                 nengo.Connection(x_in, x_read, synapse=self.tau)
-                if weights:
-                    # the recurrence goes neuron to neuron, not through x_in: add it here
+                if weights:  # the recurrence bypasses x_in: add its decoded equivalent
                     nengo.Connection(x_hat, x_read, transform=self.recurrent_transform, synapse=self.tau)
             self.state = nengo.Node(size_in=size, label="state")
             nengo.Connection(x_read, self.state, transform=self.state_from_x, synapse=None)
