@@ -48,3 +48,21 @@ def test_run_grid_without_nengolib_uses_stored_figures(tmp_path):
     assert [os.path.splitext(p)[1] for p in paths] == [".json", ".png"]
     with open(paths[0]) as f:
         assert json.load(f)["worst_ratio"] == pytest.approx(row["ratio"])
+
+
+def test_command_line_against_stored_nengolib_figures(tmp_path, capsys):
+    from nengo_lmu import cli
+
+    assert cli.main(["accuracy", "--against", "nengolib", "--small", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "worst ratio ours/nengolib" in out and "stored, measured" in out
+    assert sorted(os.listdir(tmp_path)) == ["against-nengolib.json", "against-nengolib.png"]
+
+
+def test_command_line_refuses_a_missing_nengolib_python(tmp_path, capsys):
+    from nengo_lmu import cli
+
+    args = ["accuracy", "--against", "nengolib", "--nengolib-python", str(tmp_path / "nope"), "-o", str(tmp_path)]
+    assert cli.main(args) == 2
+    assert "--nengolib-python: no such file" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []

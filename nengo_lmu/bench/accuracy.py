@@ -5,6 +5,7 @@ From Python: :func:`run` (the command), :func:`run_config` (one config and seed)
 :func:`simulate_delay` (any memory on the configs' input), :func:`naive_delay_network`.
 """
 
+import os
 import time
 import types
 
@@ -108,13 +109,29 @@ def run_config(name, seed=0, neuron_type="lif", backend="nengo", **overrides):
     }
 
 
-def run(configs=tuple(CONFIGS), seeds=(0,), neuron_type="lif", backend="nengo", out_dir="results",
-        overwrite=False):
-    """NRMSE of ``LegendreMemory`` and of the naive construction on each config and seed.
+def run(configs=tuple(CONFIGS), seeds=(0,), neuron_type="lif", backend="nengo", against="naive",
+        nengolib_python=None, small=False, out_dir="results", overwrite=False):
+    """NRMSE of ``LegendreMemory`` against the naive construction, or against nengolib.
 
-    Writes ``accuracy.json`` (one row per config and seed, see :func:`run_config`); returns
-    ``{"rows": [...], "files": [...]}``.
+    ``against="naive"``: configs C1/C2 on each seed, side by side with the naive
+    construction; writes ``accuracy.json`` (one row per config and seed, see
+    :func:`run_config`) and returns ``{"rows": [...], "files": [...]}``.
+    ``against="nengolib"``: the grid of :mod:`nengo_lmu.bench.against_nengolib` (the
+    small one with ``small``), against nengolib's ``RollingWindow`` measured now in the
+    environment whose python is ``nengolib_python``, or else against its stored figures;
+    returns :func:`~nengo_lmu.bench.against_nengolib.run_grid`'s result.
     """
+    validation.choice(against, ("naive", "nengolib"), "against", where=WHERE)
+    validation.boolean(small, "small", where=WHERE)
+    if nengolib_python is not None and not os.path.isfile(nengolib_python):
+        raise validation.error(f"no such file {nengolib_python!r} (a nengolib environment's python)",
+                               "nengolib_python", where=WHERE)
+    if against == "nengolib":
+        from . import against_nengolib
+
+        out_dir = check_output(out_dir, overwrite, where=WHERE)
+        return against_nengolib.run_grid(nengolib_python, out_dir, against_nengolib.SMALL_GRID if small else None,
+                                         progress=log, overwrite=overwrite)
     configs = values(configs, "configs", lambda v, a: validation.choice(v, tuple(CONFIGS), a, where=WHERE),
                      where=WHERE)
     seeds = values(seeds, "seeds", lambda v, a: validation.integer(v, a, low=0, where=WHERE), where=WHERE)
@@ -141,6 +158,13 @@ COMMANDS = {
             Option("seeds", list, "comma-separated network seeds"),
             Option("neuron_type", str, "neuron type", choices=tuple(sorted(NEURON_TYPES))),
             Option("backend", str, "where to run: " + ", ".join(BACKENDS), choices=tuple(BACKENDS)),
+            Option("against", str, "naive: C1/C2 against the naive construction; nengolib: the grid of "
+                   "orders, neurons, windows and input bands against nengolib's RollingWindow",
+                   choices=("naive", "nengolib"), group="against nengolib"),
+            Option("nengolib_python", str, "python of an environment with nengo 2.8 and nengolib 0.5.2, to "
+                   "measure nengolib now; default: its figures stored with the date they were measured",
+                   group="against nengolib"),
+            Option("small", bool, "the small grid (against nengolib)", group="against nengolib"),
         ),
     ),
 }

@@ -16,9 +16,8 @@ nengolib environment's python, :func:`run_grid` runs :mod:`nengo_lmu.bench.nengo
 in a subprocess of that python. Without one, it prints this library's figures beside the
 stored nengolib figures (``data/nengolib_grid.json``, with the date they were measured).
 
-The command line is to reach :func:`run_grid` as ``nengo-lmu accuracy --against nengolib``
-(``--nengolib-python PATH``); until then ``python -m nengo_lmu.bench.against_nengolib``
-(``--nengolib-python``, ``--out-dir``, ``--small``) runs it. The stored figures ship as
+The command line is ``nengo-lmu accuracy --against nengolib`` (``--nengolib-python PATH``
+to measure nengolib now, ``--small`` for the CI-sized grid). The stored figures ship as
 package data (``nengo_lmu/bench/data/*.json``).
 
 From Python::
@@ -32,7 +31,6 @@ From Python::
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -184,7 +182,7 @@ def load_stored(path=STORED):
 
 
 def run_grid(nengolib_python=None, out_dir="results", grid=None, make_memory=default_memory,
-             stored=STORED, progress=print, name="against-nengolib"):
+             stored=STORED, progress=print, name="against-nengolib", overwrite=False):
     """Run the grid for nengo_lmu and compare with nengolib.
 
     Parameters
@@ -246,9 +244,9 @@ def run_grid(nengolib_python=None, out_dir="results", grid=None, make_memory=def
         when = "measured now" if source["measured_now"] else f"stored, measured {source.get('date')}"
         if ratios:
             progress(f"worst ratio ours/nengolib {max(ratios):.3f} (nengolib figures {when})")
-    files = [save_json(result, out_dir, name)]
+    files = [save_json(result, out_dir, name, overwrite)]
     if ratios:
-        files.append(save_figure(plot_grid(rows), out_dir, name))
+        files.append(save_figure(plot_grid(rows), out_dir, name, overwrite))
     result["files"] = files
     return result
 
@@ -281,19 +279,3 @@ def plot_grid(rows):
     axes[0].set_ylabel("delay NRMSE, nengo_lmu / nengolib RollingWindow")
     axes[-1].legend(fontsize=7, ncol=2)
     return fig
-
-
-def main(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nengolib-python", default=None, help="python of a nengolib environment")
-    parser.add_argument("--out-dir", default="results", help="where JSON and PNG go")
-    parser.add_argument("--small", action="store_true", help="the small grid only")
-    args = parser.parse_args(argv)
-    run_grid(args.nengolib_python, args.out_dir, SMALL_GRID if args.small else None)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
