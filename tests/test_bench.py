@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from nengo.exceptions import ValidationError
 
-from nengo_lmu import bench, cli
+from nengo_lmu import bench, cli, maths
 from nengo_lmu.bench import delay
 
 HAS_NXSDK = importlib.util.find_spec("nxsdk") is not None
@@ -247,7 +247,7 @@ def test_delay_on_loihi_sim_builds_the_loihi_memory(tmp_path, capsys, report):
     # the same (Loihi-ready) memory on the reference simulator
     from nengo_lmu.maths import delay_nrmse
 
-    bandwidth = delay.default_bandwidth(6, 0.1)
+    bandwidth = maths.memory_band(6, 0.1)
     net = delay.build(**settings, bandwidth=bandwidth, duration=2.0, memory=delay.memory_kwargs("loihi-sim"))
     data, _, _ = delay.simulate(net, "nengo", 0.001, 2000)
     reference = delay_nrmse(data["u"], data["y"], 0.1, 0.001, 0.01, t_skip=0.5)

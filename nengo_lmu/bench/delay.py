@@ -12,21 +12,14 @@ emulator or a Loihi board, and writes
   settings, and build / simulation / wall times.
 """
 
-import math
 import time
 
-from .. import validation
+from .. import maths, validation
 from ..backends import BACKENDS, check_backend, is_loihi, memory_options
 from ..networks import NEURON_TYPES
 from . import MAX_NEURONS, MAX_ORDER, Command, Option, check_output, save_figure, save_json, show_progress, steps
 
 WHERE = "delay"
-
-
-def default_bandwidth(order, theta):
-    """``order / (2 pi theta)`` Hz: the Pade-Legendre delay of order d is accurate for
-    ``omega theta < d``, so white noise up to there is delayed with a small error."""
-    return order / (2 * math.pi * theta)
 
 
 def memory_kwargs(backend, neuron_type="auto", **kwargs):
@@ -171,7 +164,7 @@ def run(
     rms = validation.positive(rms, "rms", where=WHERE)
     nyquist = 0.5 / dt
     if bandwidth is None:
-        bandwidth = default_bandwidth(order, theta)
+        bandwidth = maths.memory_band(order, theta)  # the band the memory delays accurately
         if bandwidth >= nyquist:
             raise validation.error(
                 f"the default input bandwidth order / (2 pi theta) = {bandwidth:g} Hz is not below the "

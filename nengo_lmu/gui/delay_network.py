@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import nengo  # noqa: E402
 
 from nengo_lmu import LegendreMemory  # noqa: E402
+from nengo_lmu.maths import memory_band  # noqa: E402
 
 order = 6  # Legendre coefficients d
 theta = 0.5  # window and delay, seconds; slow enough to follow by eye
@@ -41,7 +42,7 @@ model = LegendreMemory(
     n_neurons=n_neurons,
     neuron_type=nengo.LIF(),
     synapse=synapse,
-    input_statistics=(order / (2 * np.pi * theta), 0.5),
+    input_statistics=(memory_band(order, theta), 0.5),  # the band the memory delays
     label="Legendre delay network",
     seed=0,
 )
