@@ -38,6 +38,7 @@ import nengo
 import numpy as np
 
 from .. import maths
+from ..backends import simulator
 from ..networks import LegendreMemory
 
 DT = 0.001
@@ -138,7 +139,7 @@ def run_ours(cfg, u, make_memory=default_memory):
         memory = make_memory(cfg, process_of(cfg))
         nengo.Connection(stim, memory.input, synapse=None)
         probe = nengo.Probe(memory.output, synapse=PROBE_SYNAPSE)
-    with nengo.Simulator(model, dt=dt, progress_bar=False) as sim:
+    with simulator(model, "nengo", dt=dt) as sim:
         sim.run_steps(n)
     return nrmse_of(cfg, u, sim.data[probe][:, 0])
 
