@@ -349,11 +349,3 @@ def delay_nrmse(u, y, delay, dt, synapse=0.01, t_skip=1.0):
     t = dt * np.arange(1, len(u) + 1)
     keep = t > t_skip
     return nrmse(y[keep], target[keep])
-
-
-def _check_positive(value, attr, obj=None):
-    # TODO(issue 8 item 4): lmu.py still calls this; remove once it calls
-    # validation.positive (a string obj becomes where=, so messages read "LMU.dt: ...")
-    if isinstance(obj, str):
-        return validation.positive(value, attr, where=obj)
-    return validation.positive(value, attr, obj)

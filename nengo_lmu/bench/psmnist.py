@@ -265,16 +265,20 @@ def spiking_memory(lmu, x_train, neurons=50, neuron_type="spiking-relu", synapse
     """
     import nengo
 
+    from ..deploy import memory_statistics
     from ..networks import data_scales, neuron_type_from_name
 
     e_x = lmu.params["e_x"][0, 0]
+    white = memory_statistics(lmu, x_train[:2000])
     mem = dict(
         n_neurons=neurons * lmu.order,
         neuron_type=neuron_type_from_name(neuron_type),
         synapse=synapse,
         mapping=mapping,
         state_readout=readout,
-        input_statistics=_psmnist_statistics(x_train, DT, abs(e_x)),
+        # permuted pixels are close to white: white noise up to Nyquist with the data's RMS
+        # (as a pair: these settings are saved with the results, as JSON)
+        input_statistics=(white.high, white.rms),
         solver=nengo.solvers.LstsqL2(reg=reg),
     )
     if scales == "data":
@@ -298,14 +302,6 @@ def _memory_error(lmu, x, state):
         "hidden_input_relative": float(np.sqrt(np.sum((err @ W.T) ** 2) / np.sum((exact @ W.T) ** 2))),
         "std_per_coefficient": [float(v) for v in np.std(err, axis=0)],
     }
-
-
-def _psmnist_statistics(x_train, dt, e_x):
-    """White-noise statistics for the spiking memory: flat up to Nyquist, the data's RMS.
-
-    Permuted pixels are close to white; the memory's input is ``e_x x`` (trained ``e_x``).
-    """
-    return (0.5 / dt, float(np.sqrt(np.mean(x_train[:2000] ** 2))) * e_x)
 
 
 def keras_lmu_speed(order, units, batch_size, n_batches, x_train):

@@ -27,7 +27,7 @@ import nengo  # noqa: E402
 
 import nengo_lmu  # noqa: E402
 from nengo_lmu import LMU, data  # noqa: E402
-from nengo_lmu.deploy import TASKS, convert  # noqa: E402
+from nengo_lmu.deploy import TASKS, convert, memory_statistics  # noqa: E402
 
 SPIKING_MEMORY = True  # False: the exact memory (nodes), as trained
 MEMORY_NEURONS = 200  # LIF neurons per Legendre coefficient
@@ -44,7 +44,6 @@ dt = trained.dt
 
 # one minute of the task's input, looped, and its exact windowed RMS
 u, y = data.window_rms(60_000, window=window, seed=7, dt=dt)
-u_rms = float(np.sqrt(np.mean((u * trained.params["e_x"][0, 0]) ** 2)))
 
 
 def plot_limit(x):
@@ -63,7 +62,8 @@ model = convert(
     firing_rate_scale=FIRING_RATE_SCALE,
     hidden_synapse=HIDDEN_SYNAPSE,
     memory_neurons=MEMORY_NEURONS if SPIKING_MEMORY else 0,
-    memory_input_statistics=(TASKS["window-rms"]["high"], u_rms),
+    # scaled for this input: white noise with its RMS (through e_x), up to the task's band
+    memory_input_statistics=memory_statistics(trained, u[None, :, None], high=TASKS["window-rms"]["high"]),
 )
 model.label = "trained LMU (spiking)"
 with model:
