@@ -243,7 +243,9 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
     memory : {"host", "chip"} or None
         ``"chip"``: the spiking memory (``memory_neurons`` >= 1) feeds the hidden neurons
         neuron to neuron (``state_readout="neurons"``: on Loihi, no decode neurons and no
-        trip through the host between them). ``"host"``: the exact memory
+        trip through the host between them); unless the memory-to-memory path ``e_m``
+        reads it, its state is not decoded (``decode_state=False``: no core spent sending
+        it to the host; ``memory.state`` is None). ``"host"``: the exact memory
         (``memory_neurons`` must be 0). None: ``"chip"`` if ``memory_neurons`` else
         ``"host"``, the spiking memory then read through its ``state`` node.
     loihi : bool
@@ -268,6 +270,9 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
         )
         if memory == "chip":
             kwargs["memory"]["state_readout"] = "neurons"
+            # nothing reads the state but the hidden neurons (and e_m): its decoded value
+            # would cost the chip a "to host" block per coefficient
+            kwargs["memory"]["decode_state"] = bool(lmu.paths["memory_to_memory"])
     return lmu.with_neurons(**kwargs)
 
 
@@ -286,6 +291,78 @@ def check_memory(memory, memory_neurons, where):
             "memory", where=where,
         )
     return memory
+
+
+#: most builds :func:`check_fits` spends looking for the largest memory that fits
+#: (a bisection: 10 halve a range of 1,024 neurons per coefficient)
+FIT_BUILDS = 10
+
+
+def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS):
+    """Refuse a spiking memory that does not fit one Loihi chip, naming the largest that does.
+
+    Each candidate network is measured by :func:`nengo_lmu.loihi.resources` (built without
+    discretising, nothing run); when ``memory_neurons`` does not fit, a search over
+    ``1 .. memory_neurons - 1`` (a proportional guess, then a bisection; at most
+    ``max_builds`` builds in all) finds the largest number of neurons per coefficient
+    that fits: fewer neurons mean fewer in-axons on the hidden neurons' core and smaller
+    synapse memories, so fewer cores.
+
+    Parameters
+    ----------
+    make : callable
+        ``make(n)``: the network to deploy with ``n`` memory neurons per coefficient
+        (:func:`convert`).
+    memory_neurons : int
+        The number asked for.
+    x : array_like
+        Input sequences ``(n, steps, input_dimensions)``, for the host-to-chip input
+        ranges (:func:`nengo_lmu.loihi.lmu_input_ranges`).
+
+    Returns
+    -------
+    Resources
+        Those of ``make(memory_neurons)``, if it fits; else ``ValidationError`` about
+        ``memory_neurons``, naming the limit, what was asked for and the largest that fits.
+    """
+    from . import loihi
+
+    def use(n):
+        network = make(n)
+        return loihi.resources(network, dt=network.dt, input_ranges=loihi.lmu_input_ranges(network, x))
+
+    asked = use(memory_neurons)
+    if asked.fits:
+        return asked
+    if asked.overflows:
+        names = "; ".join(f"{b['label']} ({', '.join(f'{k} {b[k]} > {loihi.LIMITS[k]}' for k in b['overflow'])})"
+                          for b in asked.overflows)
+        limit = f"a block exceeds a core's limits: {names}"
+    else:
+        limit = f"it needs {asked.cores} cores, more than one chip's {asked.cores_per_chip}"
+    # a first guess, as if every count grew in proportion to the neurons (in-axons do;
+    # synapse memory grows faster, so then it is high), and the one above it: most often
+    # the answer in two builds; else the bisection closes in
+    over = max([asked.cores / asked.cores_per_chip]
+               + [b[k] / loihi.LIMITS[k] for b in asked.overflows for k in b["overflow"]])
+    guess = min(max(int(memory_neurons / over), 1), memory_neurons - 1)
+    fits, fails, builds = 0, memory_neurons, 1  # the largest known to fit (0: none), the smallest known not to
+    while fails - fits > 1 and builds < max_builds:
+        n = guess if builds == 1 else fits + 1 if builds == 2 and fits == guess else (fits + fails) // 2
+        fits, fails = (n, fails) if use(n).fits else (fits, n)
+        builds += 1
+    if fails - fits == 1:
+        nearest = (f"the largest that fits is memory_neurons={fits}" if fits else
+                   "even memory_neurons=1 does not fit: lower the order or the number of memories")
+    else:  # the search stopped before it closed in
+        nearest = (f"memory_neurons={fits} fits ({fails} does not)" if fits else
+                   f"memory_neurons={fails} does not fit either; try fewer")
+    raise validation.error(
+        f"a spiking memory of memory_neurons={memory_neurons} per coefficient does not fit one Loihi chip: "
+        f"{limit}; {nearest}",
+        "memory_neurons",
+        where=where,
+    )
 
 
 def _spiking_type(neuron_type):
@@ -431,7 +508,9 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     (:func:`nengo_lmu.loihi.lmu_input_ranges`). A ``firing_rate_scale`` at which the
     trained network's hidden neurons would need more than one spike per step on the test
     data is refused there (``ValidationError`` naming the scale that fits) before
-    anything is built.
+    anything is built, and so is a spiking memory that does not fit one chip
+    (:func:`check_fits`: ``ValidationError`` naming the largest ``memory_neurons`` that
+    fits; a few resource builds, nothing run).
 
     Returns
     -------
@@ -473,7 +552,14 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             where="deploy",
         )
     stats = memory_statistics(lmu, test["x"], spec["high"]) if memory_neurons else None
-    net = convert(lmu, neurons, firing_rate_scale, synapse, memory_neurons, stats, backend=backend, memory=memory)
+
+    def make(n):
+        return convert(lmu, neurons, firing_rate_scale, synapse, n, stats, backend=backend, memory=memory)
+
+    if on_loihi and memory_neurons:
+        # a spiking memory too large for the chip is refused before the long build and run
+        check_fits(make, memory_neurons, test["x"])
+    net = make(memory_neurons)
 
     # 3. build for the backend (the Loihi one with its input ranges; resources read from it)
     ranges = None

@@ -362,6 +362,12 @@ class LMU(nengo.Network):
         self.u = nengo.Node(size_in=self.memory_d, label="u")
         mem_kwargs = dict(self.memory_config or {"neuron_type": None})
         mem_kwargs.setdefault("synapse", 0.05)
+        if "e_m" in p and mem_kwargs.get("decode_state") is False:
+            raise validation.error(
+                "decode_state=False leaves no memory state for the memory-to-memory path (e_m) to read",
+                "memory",
+                self,
+            )
         self.memory = LegendreMemory(
             self.order, self.theta, dimensions=self.memory_d, dt=self.dt, label="memory", **mem_kwargs
         )

@@ -214,6 +214,14 @@ class LegendreMemory(nengo.Network):
         ``"synaptic"``, and :meth:`connect_state` wires downstream neurons to that value
         straight from the coefficient neurons (what a chip wants: no decoded value, so
         no decode neurons, in between).
+    decode_state : bool
+        False (only with ``weights=True`` and ``state_readout="neurons"``, in neuron
+        mode): the coefficient neurons are not decoded into the memory's nodes, so
+        ``state``, ``output`` and ``x_hat`` are None and :meth:`add_readout` is refused;
+        only :meth:`connect_state` reads the memory. For a memory whose state nothing
+        probes: with ``weights=True`` the recurrence is neuron to neuron, so the decoded
+        value ``x_hat`` serves only ``state``, and on Loihi each coefficient's decoded
+        value is a "to host" block (a core) that the host reads every step.
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
@@ -221,10 +229,11 @@ class LegendreMemory(nengo.Network):
     ----------
     input : nengo.Node
         The signal ``u`` to remember (``dimensions`` wide).
-    state : nengo.Node
-        The memory ``m`` in Legendre coordinates (``order * dimensions`` wide).
-    output : nengo.Node
-        ``u(t - theta)`` (``dimensions`` wide).
+    state : nengo.Node or None
+        The memory ``m`` in Legendre coordinates (``order * dimensions`` wide); None
+        with ``decode_state=False``.
+    output : nengo.Node or None
+        ``u(t - theta)`` (``dimensions`` wide); None with ``decode_state=False``.
     coefficient_ensembles : list of nengo.Ensemble
         The neurons holding each coefficient (empty in ideal mode).
     """
@@ -249,6 +258,7 @@ class LegendreMemory(nengo.Network):
         synapse_decay=None,
         scales=None,
         state_readout=None,
+        decode_state=True,
         **kwargs,
     ):
         # Built detached and added to the enclosing network only once complete: a
@@ -318,6 +328,17 @@ class LegendreMemory(nengo.Network):
         if state_readout is None:
             state_readout = "decoded" if weights else "synaptic"
         self.state_readout = validation.choice(state_readout, STATE_READOUTS, "state_readout", self)
+        self.decode_state = validation.boolean(decode_state, "decode_state", self)
+        if not self.decode_state and (self.neuron_type is None or not weights or self.state_readout != "neurons"):
+            # without x_hat a decoded recurrence (weights=False), the ideal mode's nodes and
+            # the other readouts would have nothing to read
+            raise validation.error(
+                "False needs a neuron-to-neuron memory read only through connect_state: "
+                f"neurons, weights=True and state_readout='neurons' (got neuron_type={self.neuron_type}, "
+                f"weights={weights}, state_readout={self.state_readout!r})",
+                "decode_state",
+                self,
+            )
         self.statistics = statistics.from_argument(input_statistics, self.order, self.theta, obj=self)
         if scales is not None:  # shorthand for FixedScales, keeping what is known of the input
             self.statistics = statistics.FixedScales(scales, self.statistics.high, self.statistics.rms)
@@ -389,7 +410,7 @@ class LegendreMemory(nengo.Network):
             self.input = nengo.Node(size_in=self.dimensions, label="input")
             # summed (unfiltered) drive of the coefficients; the synapse is on x_in -> x
             x_in = nengo.Node(size_in=size, label="x_in")
-            x_hat = nengo.Node(size_in=size, label="x_hat")
+            x_hat = nengo.Node(size_in=size, label="x_hat") if self.decode_state else None
             nengo.Connection(self.input, x_in, transform=self.input_transform, synapse=None)
             self.coefficient_ensembles = []
             if self.neuron_type is None:
@@ -402,7 +423,8 @@ class LegendreMemory(nengo.Network):
                     )
                     self.coefficient_ensembles.append(ens)
                     nengo.Connection(x_in[i], ens, synapse=self.tau)
-                    nengo.Connection(ens, x_hat[i], synapse=None, solver=solver)
+                    if self.decode_state:
+                        nengo.Connection(ens, x_hat[i], synapse=None, solver=solver)
                 if weights:
                     self._recurrent_weights(solver)
                 else:
@@ -410,13 +432,23 @@ class LegendreMemory(nengo.Network):
                         x_hat, x_in, transform=self.recurrent_transform, synapse=None
                     )
             self.x_hat = x_hat
-            x_read = x_hat
-            if self.neuron_type is not None and state_readout in ("synaptic", "neurons"):
+        self.state = self.output = None  # decode_state=False: nothing decoded to read
+        if self.decode_state:
+            self._state_readout_nodes(x_in, weights)
+        if add_to_container:
+            nengo.Network.add(self)
+
+    def _state_readout_nodes(self, x_in, weights):
+        """``state`` (read as ``state_readout`` says) and ``output``, from ``x_in`` and ``x_hat``."""
+        size = self.order * self.dimensions
+        with self:
+            x_read = self.x_hat
+            if self.neuron_type is not None and self.state_readout in ("synaptic", "neurons"):
                 # the coefficient neurons' own filtered drive: x_in through their synapse
                 x_read = nengo.Node(size_in=size, label="x_syn")
                 nengo.Connection(x_in, x_read, synapse=self.tau)
                 if weights:  # the recurrence bypasses x_in: add its decoded equivalent
-                    nengo.Connection(x_hat, x_read, transform=self.recurrent_transform, synapse=self.tau)
+                    nengo.Connection(self.x_hat, x_read, transform=self.recurrent_transform, synapse=self.tau)
             self.state = nengo.Node(size_in=size, label="state")
             nengo.Connection(x_read, self.state, transform=self.state_from_x, synapse=None)
             if self.state_from_input is not None:
@@ -424,8 +456,6 @@ class LegendreMemory(nengo.Network):
                     self.input, self.state, transform=self.state_from_input, synapse=None
                 )
             self.output = self.add_readout(1.0, label="output")
-        if add_to_container:
-            nengo.Network.add(self)
 
     def connect_state(self, post, transform):
         """Connect ``transform @ state`` into ``post``; returns the connections made.
@@ -486,6 +516,11 @@ class LegendreMemory(nengo.Network):
         nengo.Node
             ``dimensions * len(r)`` wide (input-major), ready to probe or connect.
         """
+        if not self.decode_state:
+            raise validation.error(
+                "a memory made with decode_state=False has no state to read out; make it with "
+                "decode_state=True", "decode_state", self,
+            )
         transform = self.readout_transform(r)
         with self:
             node = nengo.Node(size_in=transform.shape[0], label=label or f"readout({r})")

@@ -223,3 +223,41 @@ def test_neuron_to_neuron_state_is_the_synaptic_state(weights):
     assert all(c.post_obj.ensemble is lmu.hidden for c in lmu.param_connections["W_m"])
     with pytest.raises(ValidationError, match="neuron-to-neuron"):
         lmu.set_params({"W_m": lmu.params["W_m"]}, partial=True)
+
+
+def test_memory_without_a_decoded_state():
+    """decode_state=False: a neuron-to-neuron memory read only by connect_state makes no
+    decoded state (on Loihi: no "to host" block per coefficient); the hidden neurons
+    still receive W_m times the memory's state, the same as with it."""
+    from nengo_lmu.networks import LegendreMemory
+
+    def hidden_input(decode_state):
+        # the ensembles' own seed: the connections left out would shift the seeds nengo deals
+        memory = dict(n_neurons=120, neuron_type=nengo.LIF(), weights=True, state_readout="neurons",
+                      decode_state=decode_state, ensemble_kwargs=dict(seed=1))
+        lmu = LMU(10, 4, 0.05, memory=memory, output_dimensions=2, seed=4)
+        with nengo.Network(seed=5) as net:
+            stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=5, rms=0.5, seed=3))
+            nengo.Connection(stim, lmu.input, synapse=None)
+            p_in = nengo.Probe(lmu.hidden.neurons, "input", synapse=None)
+        net.networks.append(lmu)
+        with nengo.Simulator(net, progress_bar=False) as sim:
+            sim.run_steps(300)
+        return lmu, sim.data[p_in]
+
+    lmu, without = hidden_input(False)
+    assert lmu.memory.state is None and lmu.memory.output is None and lmu.memory.x_hat is None
+    # nothing leaves the coefficient neurons but the recurrence and the hidden layer's input
+    posts = {c.post_obj for c in lmu.all_connections if c.pre_obj in lmu.memory.coefficient_ensembles}
+    assert all(isinstance(p, (nengo.Ensemble, nengo.ensemble.Neurons)) for p in posts)
+    _, with_state = hidden_input(True)
+    assert np.std(with_state) > 0.01
+    assert np.allclose(without, with_state, atol=1e-8)
+    with pytest.raises(ValidationError, match="no state to read out"):
+        lmu.memory.add_readout(0.5)
+    for bad in (dict(weights=False, state_readout="neurons"), dict(weights=True, state_readout="synaptic")):
+        with pytest.raises(ValidationError, match="decode_state: False needs a neuron-to-neuron memory"):
+            LegendreMemory(4, 0.05, 40, decode_state=False, **bad)
+    with pytest.raises(ValidationError, match="e_m"):
+        LMU(10, 4, 0.05, memory_to_memory=True, memory=dict(n_neurons=40, weights=True, state_readout="neurons",
+                                                             decode_state=False))
