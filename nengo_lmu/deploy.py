@@ -298,7 +298,7 @@ def check_memory(memory, memory_neurons, where):
 FIT_BUILDS = 10
 
 
-def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS):
+def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS, states=None):
     """Refuse a spiking memory that does not fit one Loihi chip, naming the largest that does.
 
     Each candidate network is measured by :func:`nengo_lmu.loihi.resources` (built without
@@ -318,6 +318,9 @@ def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS):
     x : array_like
         Input sequences ``(n, steps, input_dimensions)``, for the host-to-chip input
         ranges (:func:`nengo_lmu.loihi.lmu_input_ranges`).
+    states : array_like or None
+        The exact memory over ``x`` (:func:`exact_states`), if already computed: the input
+        ranges are then read from it instead of running the memory again for each build.
 
     Returns
     -------
@@ -329,7 +332,8 @@ def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS):
 
     def use(n):
         network = make(n)
-        return loihi.resources(network, dt=network.dt, input_ranges=loihi.lmu_input_ranges(network, x))
+        ranges = loihi.lmu_input_ranges(network, x, states=states)
+        return loihi.resources(network, dt=network.dt, input_ranges=ranges)
 
     asked = use(memory_neurons)
     if asked.fits:
@@ -558,7 +562,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
 
     if on_loihi and memory_neurons:
         # a spiking memory too large for the chip is refused before the long build and run
-        check_fits(make, memory_neurons, test["x"])
+        check_fits(make, memory_neurons, test["x"], states=states)
     net = make(memory_neurons)
 
     # 3. build for the backend (the Loihi one with its input ranges; resources read from it)

@@ -383,3 +383,20 @@ def test_deploy_command_names_the_memory_that_fits(tmp_path, capsys):
     assert cli.main(args) != 0
     err = capsys.readouterr().err
     assert "--memory-neurons" in err and "memory_neurons=127" in err
+
+
+def test_spiking_memory_deployment_on_loihi_runs_the_exact_memory_once(monkeypatch):
+    """The chip-fit check of a spiking memory (which reads the decoded state on the host)
+    takes its input ranges from the same run of the exact memory."""
+    pytest.importorskip("nengo_lmu.loihi")
+    calls = []
+    memory_states = LMU.memory_states
+
+    def counted(self, x):
+        calls.append(len(x))
+        return memory_states(self, x)
+
+    monkeypatch.setattr(LMU, "memory_states", counted)
+    results = deploy.deploy(TRAINED, backend="loihi-simreal", memory_neurons=20, n_test=1100)
+    assert results["resources"].fits and results["nrmse"] < 0.5
+    assert len(calls) == 1
