@@ -9,7 +9,7 @@ delayed output ``u(t - theta)`` against the delayed input, both through a 10 ms 
 skipping the first second).
 
 The input's bandwidth is a fraction of the memory's band, ``order / (2 pi theta)`` Hz
-(:func:`band`).
+(:func:`nengo_lmu.maths.memory_band`).
 
 nengolib 0.5.2 needs nengo 2.8, so it is never imported here: with the path of a
 nengolib environment's python, :func:`run_grid` runs :mod:`nengo_lmu.bench.nengolib_side`
@@ -67,11 +67,6 @@ SMALL_GRID = {
 }
 
 
-def band(order, theta):
-    """The memory's band in Hz, ``order / (2 pi theta)`` (:func:`nengo_lmu.maths.memory_band`)."""
-    return float(maths.memory_band(order, theta))
-
-
 def duration(high, theta):
     """Seconds simulated for an input of bandwidth ``high`` Hz over a window ``theta``.
 
@@ -90,7 +85,7 @@ def configs(grid=None):
         for npc in grid["neurons_per_coefficient"]:
             for theta in grid["thetas"]:
                 for frac in grid["band_fractions"]:
-                    high = frac * band(order, theta)
+                    high = frac * maths.memory_band(order, theta)
                     out.append(
                         {
                             "id": f"d{order}-n{npc}-t{theta:g}-f{frac:g}",
