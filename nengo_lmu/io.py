@@ -37,6 +37,18 @@ def check_output_dir(path, attr="out_dir"):
     return path
 
 
+def check_output_file(path, overwrite=False, attr="path"):
+    """Refuse, before any work, a file path that exists (unless ``overwrite``) or whose
+    directory cannot be written."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValidationError(f"{path!r} is a directory, not a file name", attr)
+    if os.path.exists(path) and not overwrite:
+        raise ValidationError(f"{path!r} exists; pass overwrite=True to replace it", attr)
+    check_output_dir(os.path.dirname(os.path.abspath(path)), attr)
+    return path
+
+
 def _write_temp(path, write):
     """``write(file)`` into a temporary file beside ``path``; return its name."""
     directory = os.path.dirname(os.path.abspath(path))
