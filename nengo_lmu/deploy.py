@@ -199,18 +199,19 @@ def exact_states(lmu, x):
     return np.stack(list(lmu.memory_states(x)), axis=1)
 
 
-def memory_statistics(lmu, x, high=None):
+def memory_statistics(lmu, x, high=None, steps_per_sample=1):
     """The statistics a spiking memory of ``lmu`` is scaled for, from the sequences ``x``.
 
     White noise (:class:`~nengo_lmu.statistics.WhiteNoise`) with the RMS of the memory's
     input over ``x`` (``x`` through the input encoders ``e_x``,
     :class:`~nengo_lmu.statistics.Measured`), up to ``high`` Hz (None: the Nyquist
-    frequency ``0.5 / dt``). The one place the deployment, the GUI model and the
+    frequency ``0.5 / dt``), divided by ``steps_per_sample`` (each sample held that many
+    steps, :func:`convert`). The one place the deployment, the GUI model and the
     benchmark get it from.
     """
     x = np.asarray(x, dtype=float)
     u = x @ lmu.params["e_x"].T if "e_x" in lmu.params else x
-    return statistics.Measured(u, high=high or 0.5 / lmu.dt).white_noise()
+    return statistics.Measured(u, high=(high or 0.5 / lmu.dt) / steps_per_sample).white_noise()
 
 
 #: where the memory runs: ``host``, the exact memory (on the host, beside a chip);
@@ -220,7 +221,8 @@ MEMORY = ("host", "chip")
 
 
 def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=None,
-            memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None, memory=None):
+            memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None, memory=None,
+            steps_per_sample=1):
     """Stage 2: the network to deploy, ``lmu``'s parameters with the chosen neurons.
 
     Parameters
@@ -250,12 +252,23 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
         ``"host"``, the spiking memory then read through its ``state`` node.
     loihi : bool
         Shorthand for a Loihi backend (kept for existing callers).
+    steps_per_sample : int
+        Each input sample is held for this many simulator steps (:func:`present`): the
+        memory's window becomes ``steps_per_sample * theta`` (so its state at the end of
+        each held sample is exactly the trained memory's, the input being a zero-order
+        hold either way) and the hidden synapse ``steps_per_sample`` times longer (the
+        same filter in time per sample). The hidden neurons then have that many steps to
+        spike for each sample: at most one spike per step on Loihi, more steps carry a
+        rate more finely. Read the outputs with :func:`sampled`.
     """
     backend = backends.check_backend(backend or ("loihi-sim" if loihi else "nengo"), where="convert")
     validation.choice(neurons, NEURONS, "neurons", where="convert")
     if memory is not None:
         check_memory(memory, memory_neurons, where="convert")
-    kwargs = dict(hidden_synapse=hidden_synapse)
+    steps_per_sample = check_steps_per_sample(steps_per_sample, where="convert")
+    kwargs = dict(hidden_synapse=_slower(hidden_synapse, steps_per_sample))
+    if steps_per_sample > 1:
+        kwargs["theta"] = lmu.theta * steps_per_sample
     if neurons == "spiking":
         spiking_type = _spiking_type(lmu.neuron_type)
         if backends.is_loihi(backend) and "voltage" in spiking_type.state:
@@ -269,11 +282,47 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
             input_statistics=memory_input_statistics,
         )
         if memory == "chip":
-            kwargs["memory"]["state_readout"] = "neurons"
+            # neuron to neuron, on every backend (the Loihi options already have weights=True)
+            kwargs["memory"].update(state_readout="neurons", weights=True)
             # nothing reads the state but the hidden neurons (and e_m): its decoded value
             # would cost the chip a "to host" block per coefficient
             kwargs["memory"]["decode_state"] = bool(lmu.paths["memory_to_memory"])
     return lmu.with_neurons(**kwargs)
+
+
+#: the most simulator steps per input sample :func:`convert` accepts
+MAX_STEPS_PER_SAMPLE = 1000
+
+
+def check_steps_per_sample(steps_per_sample, where):
+    """``steps_per_sample`` as an int in ``[1, MAX_STEPS_PER_SAMPLE]``."""
+    return validation.integer(steps_per_sample, "steps_per_sample", high=MAX_STEPS_PER_SAMPLE, where=where)
+
+
+def _slower(synapse, factor):
+    """``synapse`` with its time constant ``factor`` times longer (None, seconds or a Lowpass)."""
+    if synapse is None or factor == 1:
+        return synapse
+    if isinstance(synapse, nengo.Lowpass):
+        return nengo.Lowpass(synapse.tau * factor)
+    if isinstance(synapse, nengo.synapses.Synapse):
+        raise validation.error(
+            f"with steps_per_sample > 1 the hidden synapse must be None, a time constant or a "
+            f"nengo.Lowpass, to be slowed with the samples (got {synapse!r})",
+            "hidden_synapse",
+            where="convert",
+        )
+    return float(synapse) * factor
+
+
+def present(u, steps_per_sample=1):
+    """The stream ``u`` (``(samples, d)``) with each sample held ``steps_per_sample`` steps."""
+    return np.repeat(np.asarray(u), steps_per_sample, axis=0)
+
+
+def sampled(y, steps_per_sample=1):
+    """The outputs ``y`` of a :func:`present` ed stream at the last step of each sample."""
+    return np.asarray(y)[steps_per_sample - 1 :: steps_per_sample]
 
 
 def check_memory(memory, memory_neurons, where):
@@ -487,7 +536,7 @@ def trained_firing_rate_scale(lmu, default=1000.0):
 
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
-           attribute=False):
+           attribute=False, steps_per_sample=1):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
     The stages, each once: load the parameters (``lmu`` may be a parameter file), run
@@ -504,6 +553,10 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     further build and run: on ``loihi-sim`` the same network on the float emulator
     (``loihi-simreal``: spikes, no quantised weights), and with ``memory="chip"`` the
     exact memory on the host instead.
+    ``steps_per_sample`` holds each input sample for that many simulator steps
+    (:func:`convert`: the memory's window and the hidden synapse stretched to match; the
+    figures are read at the last step of each sample), so a sample takes
+    ``steps_per_sample * dt`` of chip time.
     ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
     ``firing_rate_scale=None`` the scale the network was trained for
     (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
@@ -532,6 +585,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     if memory is not None:
         check_memory(memory, memory_neurons, where="deploy")
     attribute = validation.boolean(attribute, "attribute", where="deploy")
+    steps_per_sample = check_steps_per_sample(steps_per_sample, where="deploy")
     on_loihi = backends.is_loihi(backend)
     if on_loihi and neurons != "spiking":
         raise validation.error("Loihi runs spiking neurons only: use neurons='spiking'", "neurons", where="deploy")
@@ -555,10 +609,11 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             "firing_rate_scale",
             where="deploy",
         )
-    stats = memory_statistics(lmu, test["x"], spec["high"]) if memory_neurons else None
+    stats = memory_statistics(lmu, test["x"], spec["high"], steps_per_sample) if memory_neurons else None
 
-    def make(n):
-        return convert(lmu, neurons, firing_rate_scale, synapse, n, stats, backend=backend, memory=memory)
+    def make(n, memory=memory):
+        return convert(lmu, neurons, firing_rate_scale, synapse, n, stats, backend=backend, memory=memory,
+                       steps_per_sample=steps_per_sample)
 
     if on_loihi and memory_neurons:
         # a spiking memory too large for the chip is refused before the long build and run
@@ -578,13 +633,15 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         with net:
             spike_probes = {name: [nengo.Probe(e.neurons, synapse=None) for e in ensembles]
                             for name, ensembles in layers.items()}
-    sim, probe, build_s = build(net, test["u"], backend, ranges)
+    u = present(test["u"], steps_per_sample)
+    sim, probe, build_s = build(net, u, backend, ranges)
     results = {"task": task, "backend": backend, "neurons": neurons}
     with sim:
         if on_loihi:
             results["resources"] = loihi.resources(sim)
         # 4. run
-        y, run_s = run(sim, probe, len(test["u"]), progress=progress, desc=backend)
+        y, run_s = run(sim, probe, len(u), progress=progress, desc=backend)
+        y = sampled(y, steps_per_sample)
         if on_loihi:
             # spikes per neuron per step, (steps, neurons) per layer
             spikes = {name: np.hstack([np.asarray(sim.data[p]) for p in probes]) * lmu.dt
@@ -598,31 +655,33 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
         # the trained rate network's highest hidden rate, at the deployed scale
         results["peak_rate_hz"] = peak_hz
     results.update(
-        build_s=build_s, run_s=run_s, steps_per_s=len(test["u"]) / run_s, n_steps=len(test["u"]),
+        build_s=build_s, run_s=run_s, steps_per_s=len(u) / run_s, n_steps=len(u),
+        samples_per_s=len(test["u"]) / run_s,
         settings=dict(
             firing_rate_scale=firing_rate_scale if neurons == "spiking" else None,
             hidden_synapse=synapse, memory_neurons=memory_neurons, memory=memory, n_test=n_test or spec["n_test"],
             seed=seed, units=lmu.units, order=lmu.order, theta_steps=round(lmu.theta / lmu.dt),
+            steps_per_sample=steps_per_sample, seconds_per_sample=steps_per_sample * lmu.dt,
         ),
         y=y, test=test,
     )
     if on_loihi:
-        results["report"] = report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale)
+        results["report"] = report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale,
+                                   steps_per_sample)
         if attribute:
             steps = {}
             if backend == "loihi-sim":
                 steps["spikes_float_weights"] = (net, "loihi-simreal")
             if memory_neurons:
-                host = convert(lmu, neurons, firing_rate_scale, synapse, backend=backend, memory="host")
-                steps["memory_on_host"] = (host, backend)
+                steps["memory_on_host"] = (make(0, memory="host"), backend)
             for name, (network, on) in steps.items():
                 ranges_ = loihi.lmu_input_ranges(network, test["x"], states=states)
-                y_ = run_stream(network, test["u"], on, input_ranges=ranges_)["y"]
+                y_ = sampled(run_stream(network, u, on, input_ranges=ranges_)["y"], steps_per_sample)
                 results["report"]["metrics"][name] = score(task, y_, test, synapse=synapse)[TASKS[task]["metric"]]
     return results
 
 
-def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale):
+def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale, steps_per_sample=1):
     """The deployment report of a Loihi run: where the task's figure is lost, and what it costs.
 
     ``metrics``: the task's figure of the rate network with its own neurons (``rate``), of
@@ -636,8 +695,8 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     spikes per neuron per step over the run (``spikes``: ``name -> (steps, neurons)``).
     ``cores``; and, from the emulator's counts (:func:`nengo_lmu.loihi.activity`),
     synaptic operations and neuron updates per step and per inference (an input sample for
-    a stream task, a sequence otherwise) with an ENERGY ESTIMATE from published
-    per-operation figures.
+    a stream task, a sequence otherwise; ``steps_per_sample`` steps per sample) with an
+    ENERGY ESTIMATE from published per-operation figures.
     """
     from . import loihi
 
@@ -653,7 +712,7 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
                      "max_spikes_per_step": float(s.max())} for name, s in spikes.items()}
     out = {"metric": metric, "metrics": metrics, "layers": layers, "cores": results["resources"].cores}
     if chip_ops is not None:
-        per_inference = 1 if TASKS[task]["kind"] == "stream" else test["n_steps"]
+        per_inference = steps_per_sample * (1 if TASKS[task]["kind"] == "stream" else test["n_steps"])
         out.update(chip_ops, steps_per_inference=per_inference,
                    synaptic_ops_per_inference=chip_ops["synaptic_ops_per_step"] * per_inference,
                    energy_per_inference_nj=chip_ops["energy_per_step_nj"] * per_inference)

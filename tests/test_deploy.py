@@ -400,3 +400,71 @@ def test_spiking_memory_deployment_on_loihi_runs_the_exact_memory_once(monkeypat
     results = deploy.deploy(TRAINED, backend="loihi-simreal", memory_neurons=20, n_test=1100)
     assert results["resources"].fits and results["nrmse"] < 0.5
     assert len(calls) == 1
+
+
+# --- held samples -------------------------------------------------------------------
+
+
+def test_held_samples_are_exact_at_each_sample_boundary():
+    """Holding each sample k steps with a k times longer window leaves the exact memory's
+    state at the end of each sample as it was: the rate network's outputs there are the
+    same (no hidden synapse, so nothing else is stretched)."""
+    base = dict(neurons="rate", hidden_synapse=None, n_test=1200)
+    once = deploy.deploy(TRAINED, **base)
+    held = deploy.deploy(TRAINED, steps_per_sample=3, **base)
+    assert held["n_steps"] == 3 * once["n_steps"] == 3600
+    assert held["y"].shape == once["y"].shape
+    assert np.allclose(held["y"], once["y"], atol=1e-5)
+    assert held["settings"]["steps_per_sample"] == 3 and held["settings"]["seconds_per_sample"] == 0.003
+
+
+def test_present_and_sampled():
+    u = np.arange(6.0).reshape(3, 2)
+    held = deploy.present(u, 4)
+    assert held.shape == (12, 2) and (held[4:8] == u[1]).all()
+    assert (deploy.sampled(held, 4) == u).all()
+    assert (deploy.sampled(u) == u).all()
+
+
+def test_convert_stretches_the_window_and_the_hidden_synapse():
+    lmu = LMU.load(TRAINED)
+    held = deploy.convert(lmu, hidden_synapse=0.05, steps_per_sample=5)
+    assert held.theta == pytest.approx(5 * lmu.theta) and held.dt == lmu.dt
+    assert held.hidden_synapse == pytest.approx(0.25)
+    lowpass = deploy.convert(lmu, hidden_synapse=nengo.Lowpass(0.01), steps_per_sample=2)
+    assert lowpass.hidden_synapse.tau == pytest.approx(0.02)
+    with pytest.raises(ValidationError, match=r"convert.hidden_synapse: with steps_per_sample > 1 the hidden "
+                       r"synapse must be None, a time constant or a nengo.Lowpass"):
+        deploy.convert(lmu, hidden_synapse=nengo.Alpha(0.01), steps_per_sample=2)
+    stats = deploy.memory_statistics(lmu, np.ones((1, 10, 1)), high=1.5, steps_per_sample=5)
+    assert stats.high == pytest.approx(0.3)  # the held input is 5 times slower
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "2", 1001])
+def test_steps_per_sample_refused_before_any_work(value, monkeypatch):
+    monkeypatch.setattr(deploy, "test_data", lambda *a, **k: pytest.fail("worked before the check"))
+    with pytest.raises(ValidationError, match=r"deploy.steps_per_sample: must be an integer in \[1, 1000\]"):
+        deploy.deploy(TRAINED, steps_per_sample=value)
+
+
+def test_deploy_command_refuses_too_many_steps(tmp_path, capsys):
+    from nengo_lmu.bench import MAX_STEPS
+
+    args = ["deploy", "--params", TRAINED, "--n-test", str(MAX_STEPS // 10), "--steps-per-sample", "20",
+            "-o", str(tmp_path)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--steps-per-sample: with n_test=" in err and "nearest that fits: 10" in err
+    assert not os.listdir(tmp_path)
+
+
+def test_held_samples_lower_the_error_on_the_chip():
+    """At most one spike per step: with 10 steps per sample the hidden neurons can fire at
+    a quarter of the rate (finer steps of the chip's rate staircase) and still spike more
+    per sample. Measured both ways (10,000 test steps: 0.075 -> 0.023)."""
+    pytest.importorskip("nengo_loihi")
+    once = deploy.deploy(TRAINED, backend="loihi-sim", n_test=2500)
+    held = deploy.deploy(TRAINED, backend="loihi-sim", n_test=2500, steps_per_sample=10, firing_rate_scale=250)
+    assert held["nrmse"] < 0.6 * once["nrmse"], (held["nrmse"], once["nrmse"])
+    assert held["report"]["steps_per_inference"] == 10
+    assert held["report"]["metrics"]["chip_rates"] < once["report"]["metrics"]["chip_rates"]

@@ -14,7 +14,7 @@ writes
 
 from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
-from ..dl import HARDWARE
+from ..dl import HARDWARE, Hardware
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
 WHERE = "deploy"
@@ -22,14 +22,15 @@ WHERE = "deploy"
 
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
-        overwrite=False, memory=None, attribute=False, hardware="none"):
+        overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
     ``memory_neurons=0`` keeps the exact memory, N makes it spiking with N neurons per
     coefficient; ``memory="chip"`` (with ``memory_neurons``) deploys the whole network, the
     spiking memory feeding the hidden neurons neuron to neuron, ``"host"`` the exact memory
-    (:func:`nengo_lmu.deploy.convert`); ``hardware="loihi"`` fine-tunes the demo network for
+    (:func:`nengo_lmu.deploy.convert`); ``steps_per_sample`` holds each input sample for that
+    many simulator steps (chip time per sample ``steps_per_sample * dt``); ``hardware="loihi"`` fine-tunes the demo network for
     the chip after training it (:func:`nengo_lmu.deploy.train_demo`; a ``params`` file keeps
     its own training); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
@@ -54,12 +55,17 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     if memory is not None:
         deploy.check_memory(memory, memory_neurons, where=WHERE)
     attribute = validation.boolean(attribute, "attribute", where=WHERE)
+    steps_per_sample = deploy.check_steps_per_sample(steps_per_sample, where=WHERE)
     validation.choice(hardware, ("none",) + HARDWARE, "hardware", where=WHERE)
     if hardware != "none" and params is not None:
         raise validation.error("trains the demo network only: drop --params, or train the file's network "
                                "with dl.fit(..., hardware=...)", "hardware", where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
+    if n_test is not None and n_test * steps_per_sample > MAX_STEPS:
+        raise validation.error(f"with n_test={n_test} the run would take {n_test * steps_per_sample} steps, "
+                               f"more than {MAX_STEPS}; nearest that fits: {max(MAX_STEPS // n_test, 1)}",
+                               "steps_per_sample", where=WHERE)
     seed = validation.integer(seed, "seed", low=0, where=WHERE)
     progress = show_progress(progress)
     task = None if task == "auto" else task
@@ -90,7 +96,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
 
             callbacks = [TqdmCallback(epochs=demo_epochs, verbose=0, desc="training")]
         lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks,
-                                         hardware=None if hardware == "none" else hardware)
+                                         hardware=None if hardware == "none" else Hardware(
+                                             hardware, firing_rate_scale=firing_rate_scale or 1000.0))
         path = save_params(lmu, out_dir, f"deploy-{task}-params", lmu.metadata, overwrite)
         files.append(path)
         out.update(params_file=path, train_seconds=history["seconds"], train_loss=history["loss"][-1])
@@ -101,7 +108,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     results = deploy.deploy(
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
-        memory=memory, attribute=attribute,
+        memory=memory, attribute=attribute, steps_per_sample=steps_per_sample,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
@@ -112,7 +119,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         compared = f" (as trained, on the chip's rate curves: {trained:.4f}; as ReLU rates: {ref[metric]:.4f})"
     print(f"{task}, {neurons} on {backend}: {metric} {results[metric]:.4f}" + compared
           + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
-          + f"; {results['steps_per_s']:.0f} steps/s")
+          + f"; {results['steps_per_s']:.0f} steps/s"
+          + (f" ({steps_per_sample} per sample)" if steps_per_sample > 1 else ""))
     if "report" in results:
         print(deploy.format_report(results["report"]))
     if "resources" in results:
@@ -167,8 +175,8 @@ COMMANDS = {
                    choices=("auto", "psmnist", "window-rms"), group="the trained network"),
             Option("demo_epochs", int, "training epochs of the demo network (without --params)",
                    group="the trained network"),
-            Option("hardware", str, "'loihi': then fine-tune the demo network on the chip's rates "
-                   "(hardware-aware training, nengo_lmu.dl.Hardware)", choices=("none",) + HARDWARE,
+            Option("hardware", str, "'loihi': then fine-tune the demo network on the chip's rates at "
+                   "--firing-rate-scale (hardware-aware training, nengo_lmu.dl.Hardware)", choices=("none",) + HARDWARE,
                    group="the trained network"),
             Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
                    choices=tuple(BACKENDS), group="deployment"),
@@ -188,6 +196,10 @@ COMMANDS = {
             Option("attribute", bool, "Loihi: add intermediate runs to the report (float emulator; exact memory "
                    "on the host when --memory chip), to attribute the loss; one build and run each",
                    group="deployment"),
+            Option("steps_per_sample", int, "simulator steps per input sample (default 1): each sample is "
+                   "held this long, the memory's window and the hidden synapse stretched to match, the output "
+                   "read at each sample's last step; more steps give the hidden neurons (at most one spike per "
+                   "step on Loihi) more spikes per sample", group="deployment"),
             Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); psmnist, test "
                    "digits presented back to back (default 100)", group="test data"),
             Option("seed", int, "seed of the test signal and of the demo network", group="test data"),
