@@ -272,7 +272,7 @@ def test_gui_in_browser(name, browser, tmp_path):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(server.url)
+        page.goto(server.url, timeout=120_000)  # the page's scripts load slowly on a busy machine
 
         # the network graph: the memory's ensembles and nodes, by their labels
         page.wait_for_selector('g[data-object-type="ensemble"]', timeout=60_000)
