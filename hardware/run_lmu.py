@@ -6,18 +6,22 @@ The same network, the same metrics, whatever the backend::
     python hardware/run_lmu.py --backend loihi-sim                          # emulator, demo network
     python hardware/run_lmu.py --backend loihi --params psmnist-params.npz  # a board
     python hardware/run_lmu.py --memory chip --memory-neurons 100           # all on the chip
+    python hardware/run_lmu.py --hardware loihi --memory chip --memory-neurons 100 --attribute
     SLURM=1 PARTITION=loihi python hardware/run_lmu.py --backend loihi      # INRC cloud
 
-This is ``nengo-lmu deploy`` with the Loihi backends only; every other option is passed
-through (``--params``, ``--memory chip|host``, ``--memory-neurons``, ``--firing-rate-scale``,
-``--n-test``, ``--out-dir``...: see
-``nengo-lmu deploy --help``). Without ``--params`` the small ``window-rms`` demo network
-is trained first (about 20 s). It prints the chip resources, the task's figure for the
-deployed network (NRMSE or accuracy) next to the trained rate network's on the same data,
-and steps per second, and saves them as JSON in ``--out-dir`` (never overwriting a file).
+This is ``nengo-lmu deploy`` with the Loihi backends only (the same entry point,
+:func:`nengo_lmu.bench.deploy.run`, through :func:`nengo_lmu.cli.main`); every other
+option is passed through: ``--params``, ``--memory chip|host`` and ``--memory-neurons``
+(where the memory runs), ``--hardware loihi`` (fine-tune the demo network on the chip's
+rates before deploying it), ``--attribute`` (the report's intermediate runs),
+``--firing-rate-scale``, ``--n-test``, ``--out-dir``...: see ``--help``. Without
+``--params`` the small ``window-rms`` demo network is trained first (about 20 s). It
+prints the chip resources, the task's figure for the deployed network (NRMSE or accuracy)
+next to the trained rate network's on the same data, the deployment report, and steps per
+second, and saves them as JSON in ``--out-dir`` (never overwriting a file). ``--backend
+loihi`` needs Intel's nxsdk (``hardware/README.md``); ``loihi-sim`` runs anywhere.
 """
 
-import argparse
 import sys
 
 #: the backends of nengo_lmu.backends.BACKENDS that run nengo-loihi
@@ -25,7 +29,10 @@ LOIHI_BACKENDS = ("loihi-sim", "loihi-simreal", "loihi")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=False)
+    from nengo_lmu import cli
+
+    # one-line errors, as nengo-lmu's
+    parser = cli.ArgumentParser(prog="run_lmu.py", description=__doc__.split("\n\n")[0], add_help=False)
     parser.add_argument("--backend", choices=LOIHI_BACKENDS, default="loihi-sim",
                         help="loihi-sim: bit-true emulator; loihi-simreal: float emulator; "
                         "loihi: a board (needs nxsdk)")
@@ -35,8 +42,6 @@ def main(argv=None):
         parser.print_help()
         print("\nother options, passed to 'nengo-lmu deploy':")
         rest = ["--help"]
-    from nengo_lmu import cli
-
     return cli.main(["deploy", "--backend", args.backend] + rest)
 
 

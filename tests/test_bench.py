@@ -48,6 +48,9 @@ def bad_files(tmp_path):
     return files
 
 
+# a trained parameter file shipped with nengo_lmu (the GUI's window-rms network)
+TRAINED = os.path.join(os.path.dirname(bench.__file__), "..", "gui", "trained_lmu.npz")
+
 # each: the command line (without -o), and the message it must show
 BAD_INPUTS = [
     # not finite, or negative, where a number is meant
@@ -78,6 +81,10 @@ BAD_INPUTS = [
     (["capacity", "--theta-steps", "10000000"], r"--theta-steps: must be an integer in \[1, 333333\]"),
     (["loihi", "--speed-duration", "1e9"], r"--speed-duration: must be at most 1,000,000 steps"),
     (["deploy", "--n-test", "1e12"], r"argument --n-test: invalid int value"),
+    # hardware-aware training fine-tunes the demo network it trains, not a file's
+    (["deploy", "--hardware", "loihi", "--params", TRAINED],
+     r"--hardware: trains the demo network only, not a --params file: drop --hardware .* or drop --params"),
+    (["deploy", "--hardware", "spinnaker"], r"argument --hardware: invalid choice: 'spinnaker'"),
     # lists: one parser, one message
     (["accuracy", "--seeds", "abc"], r"--seeds: must be an integer >= 0 \(got 'abc'\)"),
     (["accuracy", "--seeds", "0,0"], r"--seeds: holds a value twice"),

@@ -1,6 +1,9 @@
 """Hardware-aware training (``dl.fit(..., hardware=...)``): the chip's rate curve, the rate
-budget, and options the chip cannot do refused before training."""
+budget, and options the chip cannot do refused before training; and the board script
+``hardware/run_lmu.py`` taking the same options as ``nengo-lmu deploy``."""
 
+import importlib.util
+import json
 import os
 
 import nengo
@@ -80,3 +83,75 @@ def test_bad_hardware_refused_before_training(monkeypatch):
         dl.fit(lmu, x, x[:, -1], hardware=3)
     with pytest.raises(ValidationError, match="Loihi runs ReLU and LIF neurons only"):
         dl.fit(LMU(4, 2, 0.01, output_dimensions=1, neuron_type=nengo.Tanh(tau_ref=1.0)), x, x[:, -1], hardware="loihi")
+
+
+HARDWARE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "hardware")
+
+
+def run_lmu_script():
+    """``hardware/run_lmu.py`` as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("run_lmu", os.path.join(HARDWARE_DIR, "run_lmu.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_board_script_trains_for_the_chip_and_deploys_the_memory_on_it(tmp_path, capsys):
+    """``run_lmu.py --hardware loihi --memory chip --memory-neurons N --attribute`` at a tiny
+    size on the bit-true emulator: the demo network fine-tuned for the chip, saved with that
+    record, deployed whole on the chip (a spiking memory of N neurons per coefficient), and
+    the report's intermediate runs. Measured: deployed NRMSE about 0.7 at 20 neurons per
+    coefficient and 1,100 test steps (the memory barely filled; the bound is loose)."""
+    args = ["--backend", "loihi-sim", "--hardware", "loihi", "--demo-epochs", "2", "--memory", "chip",
+            "--memory-neurons", "20", "--n-test", "1100", "--attribute", "-o", str(tmp_path), "--no-progress"]
+    assert run_lmu_script().main(args) == 0
+    printed = capsys.readouterr().out
+    assert "window-rms, spiking on loihi-sim: nrmse" in printed and "on the chip's rate curves" in printed
+    assert LMU.load(tmp_path / "deploy-window-rms-params.npz").metadata["hardware"] == dl.Hardware().as_dict()
+    with open(tmp_path / "deploy-window-rms-loihi-sim.json") as f:
+        saved = json.load(f)
+    assert saved["backend"] == "loihi-sim"
+    assert saved["settings"]["memory"] == "chip" and saved["settings"]["memory_neurons"] == 20
+    report = saved["report"]
+    assert report["layers"]["memory"]["neurons"] == 20 * 6  # order 6, one memory: on the chip
+    assert report["layers"]["hidden"]["neurons"] == 64
+    for layer in report["layers"].values():  # Loihi neurons spike at most once per step
+        assert 0 < layer["mean_spikes_per_step"] <= layer["max_spikes_per_step"] <= 1
+    assert {"trained", "chip_rates", "deployed", "spikes_float_weights", "memory_on_host"} <= set(report["metrics"])
+    assert report["metrics"]["trained"] == report["metrics"]["chip_rates"]  # trained for the chip
+    assert saved["resources"]["fits_one_chip"] and saved["nrmse"] < 1.5
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--memory", "chip"], r"--memory: memory='chip' is a spiking memory: give memory_neurons"),
+        (["--memory", "host", "--memory-neurons", "10"], r"--memory: memory='host' is the exact memory"),
+        (["--hardware", "truenorth"], r"--hardware: invalid choice: 'truenorth'"),
+        (["--hardware", "loihi", "--params", os.path.join(os.path.dirname(deploy.__file__), "gui", "trained_lmu.npz")],
+         r"--hardware: trains the demo network only"),
+        (["--backend", "nengo"], r"--backend: invalid choice: 'nengo'"),
+    ],
+)
+def test_board_script_refuses_bad_options_before_training(args, message, tmp_path, capsys, monkeypatch):
+    import re
+
+    monkeypatch.setattr(deploy, "train_demo", lambda *a, **k: pytest.fail("trained before the check"))
+    try:
+        code = run_lmu_script().main(args + ["-o", str(tmp_path / "out")])
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(message, err), err
+    assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")
+
+
+def test_board_script_help_lists_the_deploy_options(capsys):
+    with pytest.raises(SystemExit) as e:
+        run_lmu_script().main(["--help"])
+    assert e.value.code == 0
+    printed = capsys.readouterr().out
+    for option in ("--backend {loihi-sim,loihi-simreal,loihi}", "--memory {host,chip}", "--memory-neurons",
+                   "--hardware {none,loihi}", "--attribute", "--params"):
+        assert option in printed, option

@@ -58,8 +58,10 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     steps_per_sample = deploy.check_steps_per_sample(steps_per_sample, where=WHERE)
     validation.choice(hardware, ("none",) + HARDWARE, "hardware", where=WHERE)
     if hardware != "none" and params is not None:
-        raise validation.error("trains the demo network only: drop --params, or train the file's network "
-                               "with dl.fit(..., hardware=...)", "hardware", where=WHERE)
+        # a file holds weights, not its training data and settings (psmnist: hours of training)
+        raise validation.error("trains the demo network only, not a --params file: drop --hardware to deploy "
+                               "the file as trained (one fine-tuned with nengo_lmu.dl.fit(..., hardware='loihi') "
+                               "keeps its chip settings), or drop --params", "hardware", where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
     if n_test is not None and n_test * steps_per_sample > MAX_STEPS:
@@ -176,7 +178,9 @@ COMMANDS = {
             Option("demo_epochs", int, "training epochs of the demo network (without --params)",
                    group="the trained network"),
             Option("hardware", str, "'loihi': then fine-tune the demo network on the chip's rates at "
-                   "--firing-rate-scale (hardware-aware training, nengo_lmu.dl.Hardware)", choices=("none",) + HARDWARE,
+                   "--firing-rate-scale (hardware-aware training, nengo_lmu.dl.Hardware); not with --params "
+                   "(fine-tune a file's network with nengo_lmu.dl.fit(..., hardware='loihi'))",
+                   choices=("none",) + HARDWARE,
                    group="the trained network"),
             Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
                    choices=tuple(BACKENDS), group="deployment"),

@@ -1,9 +1,9 @@
 """Nengo GUI models of nengo_lmu, opened as a copy in a folder of the user's.
 
-``python -m nengo_lmu.gui delay_network`` (or ``trained_lmu``) copies the model's script,
-its layout (``NAME.py.cfg``) and its data (``NAME.npz``) into the current folder and starts
-nengo-gui on the copy. nengo-gui rewrites the layout file beside the script it opens, so
-the installed files are never opened themselves.
+``python -m nengo_lmu.gui delay_network`` (or ``trained_lmu``, ``trained_lmu_loihi``) copies
+the model's script, its layout (``NAME.py.cfg``) and its data (``NAME.npz``) into the current
+folder and starts nengo-gui on the copy. nengo-gui rewrites the layout file beside the
+script it opens, so the installed files are never opened themselves.
 """
 
 import os
@@ -17,7 +17,7 @@ GUI_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def models():
-    """The names of the shipped models (``delay_network``, ``trained_lmu``)."""
+    """The names of the shipped models (``delay_network``, ``trained_lmu``, ``trained_lmu_loihi``)."""
     return sorted(f[:-3] for f in os.listdir(GUI_DIR) if f.endswith(".py") and not f.startswith("_"))
 
 
