@@ -69,7 +69,7 @@ NEURONS = ("rate", "spiking")
 def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
                n_train=DEMO["n_train"], epochs=DEMO["epochs"], batch_size=DEMO["batch_size"],
                learning_rate=DEMO["learning_rate"], stride=DEMO["stride"], seed=DEMO["seed"],
-               dt=0.001, verbose=0, callbacks=None, hardware=None):
+               dt=0.001, verbose=0, callbacks=None, hardware=None, memory_noise=None):
     """Train a small LMU on the ``window-rms`` task through NengoDL.
 
     The memory's window is the task's (``window`` steps); ``n_train`` sequences of
@@ -79,7 +79,8 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
     :class:`nengo_lmu.dl.Hardware`) then fine-tunes it hardware-aware, for
     ``DEMO["hardware_epochs"]`` epochs at ``DEMO["hardware_learning_rate"]``; ``history``
     is then the fine-tuning's (``seconds``: both trainings, ``fine_tuning_seconds``: the
-    second).
+    second). ``memory_noise`` (with ``hardware``) is the deployed spiking memory's error
+    for the fine-tuning (:func:`memory_error`; ``dl.fit(..., memory_noise=...)``).
 
     Returns
     -------
@@ -103,6 +104,7 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
         history = dl.fit(
             lmu, x_train, y_train, epochs=DEMO["hardware_epochs"], batch_size=batch_size, loss="mse",
             learning_rate=DEMO["hardware_learning_rate"], verbose=verbose, hardware=hardware,
+            memory_noise=memory_noise,
         )
         # the time a user waits is both trainings'
         history.update(seconds=first + history["seconds"], fine_tuning_seconds=history["seconds"])
@@ -218,6 +220,60 @@ def memory_statistics(lmu, x, high=None, steps_per_sample=1):
 #: ``chip``, a spiking memory with the backend's options feeding the hidden neurons
 #: neuron to neuron
 MEMORY = ("host", "chip")
+
+
+def memory_error(lmu, backend="loihi-sim", memory_neurons=100, steps_per_sample=1, task=None, n_test=None,
+                 seed=0):
+    """The error of the spiking memory a deployment builds, as the hidden neurons receive it.
+
+    The memory of ``deploy(lmu, backend=backend, memory="chip", memory_neurons=...,
+    steps_per_sample=...)`` (same options, statistics and input ranges), run on
+    ``backend`` over the task's test stream (``seed`` picks it; use another seed than the
+    deployment's test), its state read at the end of each sample through the same
+    connections that feed the hidden neurons (:meth:`LegendreMemory.connect_state`, into
+    a host node), against the exact memory, after the first two windows.
+
+    Returns
+    -------
+    L : (memory_d * order, memory_d * order) array
+        A factor of the error's covariance (``L @ L.T``, lower triangular): the
+        ``memory_noise`` of :func:`nengo_lmu.dl.fit`, so training sees noise with the
+        deployed memory's per-coefficient variances and correlations.
+    """
+    lmu = load(lmu)
+    task = task_of(lmu, task)
+    backends.check_backend(backend, where="memory_error")
+    memory_neurons = validation.integer(memory_neurons, "memory_neurons", where="memory_error")
+    steps_per_sample = check_steps_per_sample(steps_per_sample, where="memory_error")
+    if lmu.recurrent:
+        raise validation.error("needs a memory input that does not depend on the network (no e_h, e_m)",
+                               "lmu", where="memory_error")
+    spec = TASKS[task]
+    test = test_data(task, lmu, n_test, seed=seed)
+    states = exact_states(lmu, test["x"])
+    stats = memory_statistics(lmu, test["x"], spec["high"], steps_per_sample)
+    # the network as deployed (its hidden layer too: on Loihi the memory shares the chip with it)
+    net = convert(lmu, firing_rate_scale=trained_firing_rate_scale(lmu), memory_neurons=memory_neurons,
+                  memory_input_statistics=stats, backend=backend, memory="chip", steps_per_sample=steps_per_sample)
+    ranges = None
+    if backends.is_loihi(backend):
+        from . import loihi
+
+        ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
+    stream, _ = stream_network(net, present(test["u"], steps_per_sample))
+    size = lmu.memory_d * lmu.order
+    with stream:
+        sink = nengo.Node(size_in=size, label="memory state")
+        net.memory.connect_state(sink, np.eye(size))
+        probe = nengo.Probe(sink, synapse=None)
+    kwargs = {"input_ranges": ranges} if ranges else {}
+    with backends.simulator(stream, backend=backend, dt=lmu.dt, **kwargs) as sim:
+        backends.run_steps(sim, len(test["u"]) * steps_per_sample)
+        m = sampled(sim.data[probe], steps_per_sample)
+    keep = slice(test["skip"] or 2 * round(lmu.theta / lmu.dt), None)
+    error = m[keep] - states.reshape(-1, size)[keep]
+    cov = np.cov(error, rowvar=False).reshape(size, size)
+    return np.linalg.cholesky(cov + 1e-12 * np.trace(cov) * np.eye(size))
 
 
 def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=None,

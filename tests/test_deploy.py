@@ -468,3 +468,20 @@ def test_held_samples_lower_the_error_on_the_chip():
     assert held["nrmse"] < 0.6 * once["nrmse"], (held["nrmse"], once["nrmse"])
     assert held["report"]["steps_per_inference"] == 10
     assert held["report"]["metrics"]["chip_rates"] < once["report"]["metrics"]["chip_rates"]
+
+
+def test_memory_error_is_the_deployed_memorys():
+    """The factor L of the deployed spiking memory's error covariance, measured on the
+    reference simulator: lower triangular, each coefficient's error below its own RMS and
+    above nothing; fewer neurons, more error."""
+    lmu = LMU.load(TRAINED)
+    small = deploy.memory_error(lmu, backend="nengo", memory_neurons=10, n_test=2500, seed=5)
+    large = deploy.memory_error(lmu, backend="nengo", memory_neurons=60, n_test=2500, seed=5)
+    assert small.shape == (6, 6) and np.allclose(small, np.tril(small))
+    test = deploy.test_data("window-rms", lmu, 2500, seed=5)
+    state_rms = np.sqrt(np.mean(deploy.exact_states(lmu, test["x"])[0, 1000:] ** 2, axis=0))
+    std_small, std_large = (np.sqrt((L**2).sum(axis=1)) for L in (small, large))
+    assert np.all(std_large > 0) and np.all(std_large < state_rms)
+    assert std_large.sum() < std_small.sum()
+    with pytest.raises(ValidationError, match=r"memory_error.memory_neurons: must be an integer >= 1"):
+        deploy.memory_error(lmu, memory_neurons=0)
