@@ -45,6 +45,8 @@ class InputStatistics:
 
     high = None
     rms = None
+    #: whether :meth:`delay_readout` gives a readout (else it returns None)
+    has_delay_readout = False
 
     def scales(self, order, theta, dt, n_std):
         """The ``order`` per-coefficient scales ``s`` (``x = m / s``), all > 0.
@@ -53,6 +55,16 @@ class InputStatistics:
         and window ``theta`` (s), stepped at ``dt`` (s), map onto the radius.
         """
         raise NotImplementedError
+
+    def delay_readout(self, order, theta, dt, r, state_noise=None, prior=None):
+        """Rows ``C`` estimating ``u(t - r theta) ≈ C @ m(t)`` under this input, or None.
+
+        The least-squares readout of the memory's state for this input
+        (:func:`nengo_lmu.maths.least_squares_readout`; ``state_noise`` and ``prior``
+        as there), shape ``(len(r), order)``; None when the strategy knows too little
+        of the input (then the Legendre polynomials are the readout).
+        """
+        return None
 
     def __repr__(self):
         return f"{type(self).__name__}(high={self.high!r}, rms={self.rms!r})"
@@ -64,6 +76,8 @@ class WhiteNoise(InputStatistics):
     The statistics of ``nengo.processes.WhiteSignal(high=high, rms=rms)``
     (:meth:`from_process`).
     """
+
+    has_delay_readout = True
 
     def __init__(self, high, rms=DEFAULT_RMS):
         self.high = validation.positive(high, "high", self)
@@ -100,6 +114,11 @@ class WhiteNoise(InputStatistics):
 
     def scales(self, order, theta, dt, n_std):
         return maths.state_scales(self.covariance(order, theta, dt), n_std)
+
+    def delay_readout(self, order, theta, dt, r, state_noise=None, prior=None):
+        """The Wiener readout for this white noise (:func:`nengo_lmu.maths.wiener_readout`)."""
+        return np.atleast_2d(maths.wiener_readout(order, theta, np.atleast_1d(r), self.high, dt, self.rms,
+                                                  state_noise=state_noise, prior=prior))
 
 
 @functools.lru_cache(maxsize=16)
@@ -142,7 +161,7 @@ class Measured(InputStatistics):
         The RMS of ``u``.
     """
 
-    def __init__(self, u, stride=1, high=None, continuing=False):
+    def __init__(self, u, stride=1, high=None, continuing=False, delay_readout=False):
         u = np.asarray(u, dtype=float)
         if u.ndim == 2:
             u = u[:, :, None]
@@ -158,27 +177,73 @@ class Measured(InputStatistics):
         self.high = None if high is None else validation.positive(high, "high", self)
         self.rms = float(np.sqrt(np.mean(u**2)))
         self.continuing = validation.boolean(continuing, "continuing", self)
+        self.has_delay_readout = validation.boolean(delay_readout, "delay_readout", self)
         self._coefficient_rms = {}
+        self._moments = {}
+
+    def _states(self, order, theta, dt):
+        """The exact memory's state after each step of every sequence, ``(n, k, d)`` each."""
+        A, B = maths.legendre_ss(order, theta)
+        states = maths.zoh_states(A, B, self.u, dt)
+        if self.continuing:
+            # from the steady state of the first value, m = -A^-1 B u[0]: by
+            # linearity the zero-state response plus the free decay of that state
+            Ad, _ = maths.discretize(A, B, dt)
+            m0 = self.u[:, 0, :, None] * -np.linalg.solve(A, B)[:, 0]  # (n, k, d)
+            states = (m + (m0 := m0 @ Ad.T) for m in states)
+        return states
 
     def coefficient_rms(self, order, theta, dt):
         """The RMS of each of the ``order`` coefficients over the inputs (memoised)."""
         key = (int(order), float(theta), float(dt))
         if key not in self._coefficient_rms:
-            A, B = maths.legendre_ss(order, theta)
-            sq, count = np.zeros(A.shape[0]), 0
-            states = maths.zoh_states(A, B, self.u, dt)
-            if self.continuing:
-                # from the steady state of the first value, m = -A^-1 B u[0]: by
-                # linearity the zero-state response plus the free decay of that state
-                Ad, _ = maths.discretize(A, B, dt)
-                m0 = self.u[:, 0, :, None] * -np.linalg.solve(A, B)[:, 0]  # (n, k, d)
-                states = (m + (m0 := m0 @ Ad.T) for m in states)
-            for t, m in enumerate(states):
+            sq, count = np.zeros(int(order)), 0
+            for t, m in enumerate(self._states(order, theta, dt)):
                 if t % self.stride == 0:
                     sq += np.sum(m**2, axis=(0, 1))
                     count += m.shape[0] * m.shape[1]
             self._coefficient_rms[key] = np.sqrt(np.maximum(sq / count, 1e-12))
         return self._coefficient_rms[key]
+
+    def readout_moments(self, order, theta, dt, r):
+        """``(E[m m^T], E[y m^T])`` over the inputs, ``y`` the input ``r theta`` earlier.
+
+        The state after a step and the held input ``r theta`` before that step's end
+        (the pairing :func:`nengo_lmu.maths.legendre_readout` and
+        :func:`nengo_lmu.maths.wiener_readout` use): ``r theta / dt - 1/2`` samples
+        before the step's sample, interpolated linearly; before the first sample the
+        input was the first value (``continuing``) or zero. Shapes ``(d, d)`` and
+        ``(len(r), d)``; memoised.
+        """
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        key = (int(order), float(theta), float(dt), tuple(r))
+        if key not in self._moments:
+            lag = r * float(theta) / float(dt) - 0.5  # samples before the latest one
+            first = self.u[:, 0, :] if self.continuing else np.zeros_like(self.u[:, 0, :])
+            mm, ym, count = np.zeros((int(order), int(order))), np.zeros((len(r), int(order))), 0
+            for k, m in enumerate(self._states(order, theta, dt)):
+                if k % self.stride:
+                    continue
+                pos = k - lag
+                lo = np.floor(pos).astype(int)
+                frac = (pos - lo)[None, None, :]
+                def at(i):
+                    return np.where(i[None, None, :] >= 0, self.u[:, np.clip(i, 0, k), :].transpose(0, 2, 1),
+                                    first[:, :, None])  # (n, channels, len(r))
+                y = (1 - frac) * at(lo) + frac * at(np.minimum(lo + 1, k))
+                mm += np.einsum("nci,ncj->ij", m, m)
+                ym += np.einsum("ncr,ncj->rj", y, m)
+                count += m.shape[0] * m.shape[1]
+            self._moments[key] = (mm / count, ym / count)
+        return self._moments[key]
+
+    def delay_readout(self, order, theta, dt, r, state_noise=None, prior=None):
+        """The least-squares readout over these inputs (:meth:`readout_moments`), or None
+        unless made with ``delay_readout=True``."""
+        if not self.has_delay_readout:
+            return None
+        cov, cross = self.readout_moments(order, theta, dt, r)
+        return maths.least_squares_readout(cov, cross, state_noise, prior)
 
     def scales(self, order, theta, dt, n_std):
         return float(n_std) * self.coefficient_rms(order, theta, dt)
@@ -226,7 +291,7 @@ def measure(signal, duration=10.0, dt=0.001, high=None):
         u = np.asarray(signal, dtype=float)
     if u.ndim == 1:
         u = u[:, None]
-    return Measured(u.T[:, :, None], high=high, continuing=True)
+    return Measured(u.T[:, :, None], high=high, continuing=True, delay_readout=True)
 
 
 class FixedScales(InputStatistics):
