@@ -97,11 +97,13 @@ class WhiteNoise(InputStatistics):
         input the memory holds, so no coefficient saturates on any input of at most
         that band and RMS. Slower inputs are held less accurately than with their own
         statistics, because the high coefficients keep the range the fastest input
-        needs (issue 11, measured on white inputs of RMS 0.3, orders 4-16, 100 neurons per
-        coefficient: at the full band 1.15-1.52x the error with the right statistics, at
-        a third of it 3.2-3.9x, at a tenth 3.1-6.7x). When the input is slower or its
-        RMS known, pass its statistics, or :func:`measure` them on ten seconds of it
-        (0.86-1.49x the error with the right statistics on the same cases).
+        needs, and its output reads the Legendre polynomials, not the least-squares
+        readout that given statistics get (issue 11, measured on white inputs of RMS
+        0.3, orders 4, 8, 16 over 0.3 s, 100 neurons per coefficient: at the full band
+        1.00-1.75x the error with the right statistics, at 0.3 of it 1.69-3.87x, at a
+        tenth 2.09-8.25x). When the input is slower or its RMS known, pass its
+        statistics, or :func:`measure` them on a run of it (0.56-2.09x on the same
+        cases).
 
         Before issue 11 the default was ``pi`` times that band (``order / (2 theta)``
         Hz), which measured 1.1-6x the error of this one.
@@ -161,7 +163,7 @@ class Measured(InputStatistics):
         The RMS of ``u``.
     """
 
-    def __init__(self, u, stride=1, high=None, continuing=False, delay_readout=False):
+    def __init__(self, u, stride=1, high=None, continuing=False, margin=1.0, delay_readout=False):
         u = np.asarray(u, dtype=float)
         if u.ndim == 2:
             u = u[:, :, None]
@@ -177,6 +179,9 @@ class Measured(InputStatistics):
         self.high = None if high is None else validation.positive(high, "high", self)
         self.rms = float(np.sqrt(np.mean(u**2)))
         self.continuing = validation.boolean(continuing, "continuing", self)
+        self.margin = validation.positive(margin, "margin", self)
+        if self.margin < 1:
+            raise validation.error(f"must be >= 1 (got {margin!r})", "margin", self)
         self.has_delay_readout = validation.boolean(delay_readout, "delay_readout", self)
         self._coefficient_rms = {}
         self._moments = {}
@@ -246,7 +251,7 @@ class Measured(InputStatistics):
         return maths.least_squares_readout(cov, cross, state_noise, prior)
 
     def scales(self, order, theta, dt, n_std):
-        return float(n_std) * self.coefficient_rms(order, theta, dt)
+        return float(n_std) * self.margin * self.coefficient_rms(order, theta, dt)
 
     def white_noise(self, high=None):
         """White noise with this input's RMS, up to ``high`` (default: :attr:`high`) Hz."""
@@ -259,12 +264,20 @@ def measure(signal, duration=10.0, dt=0.001, high=None):
 
     ``LegendreMemory(..., input_statistics=measure(signal))``. The exact memory runs over
     ``duration`` seconds of ``signal`` as a stretch of a continuing signal
-    (:class:`Measured` with ``continuing=True``); its coefficients' RMS give the scales.
-    On band-limited white inputs from a tenth of the memory's band to all of it, 10 s
-    of input gave 0.86-1.49x the error of the right statistics (issue 11: 6 of 9 cases
-    within 1.3x; the worst, 0.2-0.6 Hz inputs over a 0.3 s window, whose few frequency
-    components carry more power than the nominal statistics say, so the measured,
-    truer scales are larger), against 1.15-6.7x for the default; 5 s gave 0.86-1.78x.
+    (:class:`Measured` with ``continuing=True``): its coefficients' RMS, enlarged by
+    :func:`measurement_margin` (room for a longer run of the input to be larger than this
+    one, which a short run of a slow input easily underestimates), give the scales, and
+    the states and the input give the least-squares delay readout
+    (``delay_readout=True``, which ``readout="auto"`` uses).
+
+    Issue 11, measured on band-limited white inputs (RMS 0.3) at 0.1, 0.3 and 1 of the
+    band of memories of orders 4, 8 and 16 over 0.3 s, 100 LIF neurons per coefficient,
+    learning from 10 s of another stretch of the input: 0.56-2.09x the error with the
+    right statistics (7 of 9 cases within 1.3x; above: order 4 at 0.3 of the band 1.65x,
+    order 16 at 0.1 of it 2.09x), against 1.00-8.25x for the default statistics. Without
+    the margin two of the nine derailed (8.5x and 20x: scales from 10 s of a 0.2-0.4 Hz
+    input were 1.3-1.6x too small). Longer runs of slow inputs are better (the margin
+    shrinks as ``1 / sqrt(duration * band)``).
 
     Parameters
     ----------
@@ -291,7 +304,40 @@ def measure(signal, duration=10.0, dt=0.001, high=None):
         u = np.asarray(signal, dtype=float)
     if u.ndim == 1:
         u = u[:, None]
-    return Measured(u.T[:, :, None], high=high, continuing=True, delay_readout=True)
+    return Measured(u.T[:, :, None], high=high, continuing=True, delay_readout=True,
+                    margin=measurement_margin(u, dt))
+
+
+def rice_bandwidth(u, dt):
+    """The band (Hz) of white noise with the RMS and RMS slope of the samples ``u``.
+
+    For a flat spectrum on ``[0, high]``, ``E[u'^2] = (2 pi)^2 high^2 E[u^2] / 3`` (Rice),
+    so ``high = sqrt(3) rms(u') / (2 pi rms(u))``, with ``u'`` the sample differences over
+    ``dt`` (axis 0). It uses every sample, so it needs no frequency resolution: a few
+    periods of a slow input suffice.
+    """
+    u = np.asarray(u, dtype=float)
+    dt = validation.positive(dt, "dt", where="rice_bandwidth")
+    if u.shape[0] < 2:
+        raise validation.error(f"needs at least 2 samples (got shape {u.shape})", "u", where="rice_bandwidth")
+    rms = np.sqrt(np.mean(u**2))
+    slope = np.sqrt(np.mean((np.diff(u, axis=0) / dt) ** 2))
+    return float(np.sqrt(3) * slope / (2 * np.pi * max(rms, 1e-300)))
+
+
+def measurement_margin(u, dt, n_sigma=2.0):
+    """How much to enlarge scales measured on the samples ``u`` (one per ``dt``) so that a
+    longer run of the same input rarely exceeds them: ``1 + n_sigma / sqrt(n)``, ``n =
+    2 duration high`` the number of independent samples of a signal of band ``high``
+    (:func:`rice_bandwidth`) in ``duration``, the RMS estimate's relative error being
+    about ``1 / sqrt(n)``.
+
+    Issue 11: scales from 10 s of a 0.2-0.4 Hz white input (two to four periods) were
+    1.3-1.6x too small for another stretch of it, and the memories' error rose 8-20x.
+    """
+    u = np.asarray(u, dtype=float)
+    n = 2 * u.shape[0] * dt * max(rice_bandwidth(u, dt), 1e-300)
+    return float(1 + n_sigma / np.sqrt(max(n, 1e-300)))
 
 
 class FixedScales(InputStatistics):

@@ -297,16 +297,35 @@ def test_measured_continuing_matches_white_noise_statistics():
     rest = statistics.Measured(u[None]).scales(order, theta, 1e-3, 1.0)
     assert np.allclose(cont[:3], white[:3], rtol=0.3)
     assert np.all(cont[3:] < rest[3:])
-    # measure(): the same from samples, a process or a function of time
-    assert np.allclose(statistics.measure(u).scales(order, theta, 1e-3, 1.0), cont)
+    # measure(): the same from samples, a process or a function of time, times its margin
+    measured = statistics.measure(u)
+    assert measured.margin == statistics.measurement_margin(u, 1e-3) > 1
+    assert np.allclose(measured.scales(order, theta, 1e-3, 1.0), cont * measured.margin)
     from_process = statistics.measure(process, duration=20.0)
-    assert np.allclose(from_process.scales(order, theta, 1e-3, 1.0), cont)
+    assert np.allclose(from_process.scales(order, theta, 1e-3, 1.0), cont * measured.margin)
     assert statistics.measure(lambda t: np.sin(t), duration=1.0).u.shape == (1, 1000, 1)
+
+
+def test_rice_bandwidth_and_the_measurement_margin():
+    from nengo_lmu import statistics
+
+    for high in (0.3, 3.0, 20.0):
+        u = nengo.processes.WhiteSignal(40.0, high=high, rms=0.3, seed=4).run_steps(40000, dt=1e-3)[:, 0]
+        assert abs(statistics.rice_bandwidth(u, 1e-3) / high - 1) < 0.15
+    # the margin shrinks as the run holds more independent stretches of the input
+    u = nengo.processes.WhiteSignal(40.0, high=1.0, rms=0.3, seed=4).run_steps(40000, dt=1e-3)[:, 0]
+    margins = [statistics.measurement_margin(u[:n], 1e-3) for n in (5000, 10000, 40000)]
+    assert margins[0] > margins[1] > margins[2] > 1
+    assert abs(margins[2] - (1 + 2 / np.sqrt(2 * 40 * 1.0))) < 0.05
+    with pytest.raises(ValidationError, match="margin.*>= 1"):
+        statistics.Measured(u[None], margin=0.5)
+    with pytest.raises(ValidationError, match="rice_bandwidth.u"):
+        statistics.rice_bandwidth([1.0], 1e-3)
 
 
 def test_measure_is_close_to_the_right_statistics(Simulator):
     """Issue 11: without knowing its input's statistics, one call (measure on a few seconds
-    of the input) gives about the accuracy of the right statistics (measured 0.86-1.49x on
+    of the input) gives about the accuracy of the right statistics (measured 0.56-2.09x on
     nine cases; a generous bound here, one short seed)."""
     from nengo_lmu import measure
 
