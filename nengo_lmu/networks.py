@@ -230,9 +230,10 @@ class LegendreMemory(nengo.Network):
         :class:`~nengo_lmu.statistics.Measured`), with the Legendre polynomials as its
         prior where the spiking state's noise (``READOUT_NOISE``) swamps the signal: it
         weights the coefficients by what they carry of that input, which for inputs
-        near the memory's band is much closer (issue 11: order 2, white input over the
-        whole band, 0.45-0.55x the error; on 59 of the 72 configs of the nengolib grid
-        the same to 1 %, and never more than 6 % worse). ``"auto"``: ``"wiener"`` when
+        near the memory's band is much closer (issue 11, 200 LIF neurons per coefficient
+        or 50: order 2, white input over the whole band, 0.54-0.82x the polynomials'
+        error; of the 72 configs of ``bench/against_nengolib.py`` 12 better, 58 the same
+        to 1 %, 2 worse by 4 and 7 %: order 4 over 0.05 s at the whole band). ``"auto"``: ``"wiener"`` when
         ``input_statistics`` is given and its strategy supports it
         (``WhiteNoise``, ``WhiteSignal``, ``(high, rms)``, ``Measured``), else
         ``"legendre"``: the readout for the default statistics (the whole band) is up to
