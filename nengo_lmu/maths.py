@@ -259,6 +259,32 @@ def zoh_states(A, B, u, dt):
         yield m
 
 
+def _state_response(A, B, s):
+    """``H(s) = (s I - A)^{-1} B`` at every point of the 1-D complex array ``s``.
+
+    Returns ``(d, len(s), p)``. With the Schur form ``A = Z T Z^H`` (``Z`` unitary,
+    ``T`` upper triangular) this is ``Z (s I - T)^{-1} Z^H B``: one back substitution
+    over the rows of ``T``, vectorised over ``s``, ``O(d^2)`` per point and
+    ``O(d len(s))`` memory instead of a dense solve per point.
+    """
+    d = A.shape[0]
+    T, Z = scipy.linalg.schur(A.astype(complex), output="complex")
+    Bz = Z.conj().T @ B  # (d, p)
+    G = np.zeros((d, len(s), B.shape[1]), dtype=complex)
+    for i in range(d - 1, -1, -1):
+        rhs = Bz[i][None, :] + np.tensordot(T[i, i + 1 :], G[i + 1 :], axes=(0, 0))
+        G[i] = rhs / (s - T[i, i])[:, None]
+    return np.tensordot(Z, G, axes=(1, 0))
+
+
+def _band_points(high, n_freqs):
+    """Frequencies (Hz) and trapezoidal weights over ``[0, high]``."""
+    freqs = np.linspace(0, high, n_freqs)
+    w = np.full(n_freqs, high / (n_freqs - 1))
+    w[[0, -1]] /= 2
+    return freqs, w
+
+
 def white_noise_covariance(A, B, high, rms=1.0, dt=None, n_freqs=4000):
     """Stationary covariance of the state driven by band-limited white noise.
 
@@ -278,30 +304,161 @@ def white_noise_covariance(A, B, high, rms=1.0, dt=None, n_freqs=4000):
     rms = validation.positive(rms, "rms", where="white_noise_covariance")
     n_freqs = validation.integer(n_freqs, "n_freqs", low=2, where="white_noise_covariance")
     d = A.shape[0]
-    freqs = np.linspace(0, high, n_freqs)
+    freqs, w = _band_points(high, n_freqs)
     if dt is None:
         s = 2j * np.pi * freqs
     else:
         A, B = discretize(A, B, dt)
         s = np.exp(2j * np.pi * freqs * dt)
-    # H[f] = (s I - A)^{-1} B for every frequency. With the Schur form A = Z T Z^H
-    # (Z unitary, T upper triangular) this is Z (s I - T)^{-1} Z^H B: one back
-    # substitution over the rows of T, vectorised over frequencies, O(d^2) per frequency
-    # and O(d * n_freqs) memory instead of a dense solve per frequency.
-    T, Z = scipy.linalg.schur(A.astype(complex), output="complex")
-    Bz = Z.conj().T @ B  # (d, p)
-    G = np.zeros((d, n_freqs, B.shape[1]), dtype=complex)
-    for i in range(d - 1, -1, -1):
-        rhs = Bz[i][None, :] + np.tensordot(T[i, i + 1 :], G[i + 1 :], axes=(0, 0))
-        G[i] = rhs / (s - T[i, i])[:, None]
-    # trapezoidal rule over [0, high] of H S H^*
-    w = np.full(n_freqs, high / (n_freqs - 1))
-    w[[0, -1]] /= 2
-    M = G.reshape(d, -1)  # (d, n_freqs * p)
-    cov_z = (M * np.repeat(w, B.shape[1])[None, :]) @ M.conj().T
-    # two-sided spectrum rms^2 / (2 high) on [-high, high]: twice the integral over [0, high]
-    cov = (Z @ cov_z @ Z.conj().T).real / high * rms**2
+    M = _state_response(A, B, s).reshape(d, -1)  # (d, n_freqs * p)
+    # trapezoidal rule over [0, high] of H S H^*; the two-sided spectrum rms^2 / (2 high)
+    # on [-high, high] is twice the integral over [0, high]
+    cov = ((M * np.repeat(w, B.shape[1])[None, :]) @ M.conj().T).real / high * rms**2
     return 0.5 * (cov + cov.T)
+
+
+def wiener_readout(order, theta, r, high, dt, rms=1.0, synapse=None, state_noise=None, prior=None, n_freqs=4000):
+    """Rows ``C`` giving the least-squares estimate ``u(t - r theta) ≈ C @ m(t)`` for a
+    band-limited white input: a Wiener readout of the memory's state.
+
+    :func:`legendre_readout` evaluates the Legendre polynomials: exact for the inputs the
+    order-``d`` memory holds exactly; for any other its error is the Padé delay's plus
+    the truncated coefficients'. When the input's statistics are known the best linear
+    estimate is ``C = E[u(t - r theta) m(t)^T] (Sigma_m + Sigma_noise)^{-1}``,
+    ``Sigma_m = E[m m^T]``: it weights the coefficients by what they carry of that
+    input, which over inputs near the memory's band is much closer than the
+    polynomials (issue 11, the exact memory of order 2 on white input over its whole
+    band ``order / (2 pi theta)``, theta 0.05-1 s: 0.55-0.80x their error); for inputs
+    far slower than the band it is the polynomials.
+
+    The state and the target are those :func:`legendre_readout` relates: the memory is
+    the zero-order-hold system stepped every ``dt`` (:func:`discretize`), driven by the
+    input held over each step, and ``m(t)`` at the end of a step estimates that held
+    input ``r theta`` earlier (half a step before the latest sample, plus ``r theta``).
+    The expectations are over white noise with a flat spectrum on ``[0, high]`` Hz and
+    RMS ``rms`` (``nengo.processes.WhiteSignal``), in closed form in the frequency
+    domain; the delay is exact, not rounded to steps.
+
+    Parameters
+    ----------
+    order : int
+        Order of the memory.
+    theta : float
+        Its window, in seconds.
+    r : float or array_like
+        Delay(s) as fractions of ``theta``, each in ``[0, 1]``.
+    high : float
+        The input's band limit, in Hz.
+    dt : float
+        The time step the memory runs at.
+    rms : float
+        The input's RMS: only its ratio to ``state_noise`` matters.
+    synapse : float or None
+        Time constant (s) of a lowpass applied to both the readout and the delayed
+        input it is compared with (e.g. a probe's): it weights the input's spectrum
+        by the filter's power gain. None: no filter.
+    state_noise : (order, order) array_like, (order,) array_like or None
+        Covariance of noise added to the state (a spiking memory's), in Legendre
+        coordinates; a 1-D array is its diagonal. It also keeps the solve well posed
+        where the input hardly excites some directions of the state (high orders, slow
+        inputs). None: no noise, only a ridge of ``1e-10 trace(Sigma_m) / order``.
+    prior : array_like or None
+        A readout to fall back on where the noise swamps the signal (see
+        :func:`least_squares_readout`), e.g. :func:`legendre_readout` of the same ``r``.
+        None: zero.
+    n_freqs : int
+        Frequency points of the integrals (trapezoidal rule).
+
+    Returns
+    -------
+    C : ndarray
+        Shape ``(order,)`` for a scalar ``r``, ``(len(r), order)`` for an array.
+    """
+    where = dict(where="wiener_readout")
+    order = validation.integer(order, "order", **where)
+    theta = validation.positive(theta, "theta", **where)
+    legendre_readout(order, r)  # validates r
+    r_arr = np.asarray(r, dtype=float)
+    high = validation.positive(high, "high", **where)
+    dt = validation.positive(dt, "dt", **where)
+    rms = validation.positive(rms, "rms", **where)
+    if synapse is not None:
+        synapse = validation.positive(synapse, "synapse", **where)
+    n_freqs = validation.integer(n_freqs, "n_freqs", low=2, **where)
+    A, B = legendre_ss(order, theta)
+    Ad, Bd = discretize(A, B, dt)
+    freqs, w = _band_points(high, n_freqs)
+    z = np.exp(2j * np.pi * freqs * dt)
+    # the state at the end of the step whose input is the latest sample u[k]:
+    # m[k + 1] = z (z I - Ad)^{-1} Bd u[k]
+    H = _state_response(Ad, Bd, z)[:, :, 0] * z[None, :]  # (d, n_freqs)
+    # the held input r theta before the end of that step: the hold delays the samples
+    # by half a step and filters them by sinc(f dt)
+    lag = np.atleast_1d(r_arr)[:, None] * theta - dt / 2
+    target = np.exp(-2j * np.pi * freqs[None, :] * lag) * np.sinc(freqs * dt)[None, :]  # (k, n)
+    if synapse is not None:
+        a = np.exp(-dt / synapse)  # nengo's zero-order-hold lowpass, (1 - a) / (z - a)
+        w = w * np.abs((1 - a) / (z - a)) ** 2
+    scale = rms**2 / high
+    cov = ((H * w[None, :]) @ H.conj().T).real * scale
+    cross = ((H * w[None, :]) @ target.conj().T).real * scale  # (d, k): E[m u(t - r theta)]
+    C = least_squares_readout(cov, cross.T, state_noise, prior)
+    return C[0] if r_arr.ndim == 0 else C
+
+
+def least_squares_readout(state_cov, cross_cov, state_noise=None, prior=None):
+    """The linear readout ``C`` minimising ``E[|C (m + n) - y|^2]`` from second moments.
+
+    ``C = (E[y m^T] + C0 N) (Sigma_m + N)^{-1}``: the least-squares estimate of ``y``
+    from the state ``m`` plus independent noise ``n`` of covariance ``N``, when the
+    readout's prior is ``C0`` (the solution of ``min E[|C m - y|^2] + (C - C0) N
+    (C - C0)^T``). With ``C0 = 0`` it is the Wiener estimate; with ``C0`` the Legendre
+    polynomials it keeps them in the directions where the noise swamps the signal, so
+    it never reads the noise much more than they do.
+
+    Parameters
+    ----------
+    state_cov : (d, d) array_like
+        ``Sigma_m = E[m m^T]``.
+    cross_cov : (k, d) array_like
+        ``E[y m^T]``, one row per output.
+    state_noise : (d, d) array_like, (d,) array_like or None
+        ``N`` (a 1-D array is its diagonal). None: a ridge of ``1e-10 trace(Sigma_m) / d``
+        only, to keep the solve well posed.
+    prior : (k, d) or (d,) array_like or None
+        ``C0``. None: zero.
+
+    Returns
+    -------
+    C : (k, d) ndarray
+    """
+    where = dict(where="least_squares_readout")
+    cov = np.asarray(state_cov, dtype=float)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or not np.all(np.isfinite(cov)):
+        raise validation.error(f"must be a finite square 2-D matrix (got shape {cov.shape})", "state_cov", **where)
+    d = cov.shape[0]
+    cross = np.atleast_2d(np.asarray(cross_cov, dtype=float))
+    if cross.shape[1] != d or not np.all(np.isfinite(cross)):
+        raise validation.error(f"must be finite with {d} columns (got shape {cross.shape})", "cross_cov", **where)
+    if state_noise is None:
+        noise = np.eye(d) * 1e-10 * max(np.trace(cov), 1e-300) / d
+    else:
+        noise = np.asarray(state_noise, dtype=float)
+        if noise.ndim == 1:
+            noise = np.diag(noise)
+        if noise.shape != (d, d) or not np.all(np.isfinite(noise)):
+            raise validation.error(
+                f"must be finite, shape ({d},) or ({d}, {d}) (got shape {noise.shape})", "state_noise", **where
+            )
+    rhs = cross.T
+    if prior is not None:
+        prior = np.atleast_2d(np.asarray(prior, dtype=float))
+        if prior.shape not in ((1, d), cross.shape) or not np.all(np.isfinite(prior)):
+            raise validation.error(
+                f"must be finite, shape ({d},) or {cross.shape} (got shape {prior.shape})", "prior", **where
+            )
+        rhs = rhs + noise @ prior.T
+    return scipy.linalg.solve(0.5 * (cov + cov.T) + noise, rhs, assume_a="sym").T
 
 
 def state_scales(cov, n_std=2.5):

@@ -15,6 +15,12 @@ STATE_READOUTS = ("synaptic", "decoded", "neurons")
 # the default synapse is min(theta, MAX_DEFAULT_TAU) seconds
 MAX_DEFAULT_TAU = 0.2
 ALLOCATIONS = ("readout", "equal")
+READOUTS = ("auto", "legendre", "wiener")
+#: the noise a spiking memory's state carries in each Legendre coefficient, assumed by its
+#: Wiener readout: this times the input's RMS over sqrt(neurons per coefficient) (issue 11:
+#: measured 0.025-0.77, median 0.13, on the 72 configs of bench/against_nengolib.py; the
+#: readout's error there changed by under 2 % between 0.1 and 0.8)
+READOUT_NOISE = 0.2
 # decoders are solved over [-EVAL_RADIUS, EVAL_RADIUS] of the unit radius (see n_std)
 EVAL_RADIUS = 1.2
 
@@ -214,6 +220,25 @@ class LegendreMemory(nengo.Network):
         ``"synaptic"``, and :meth:`connect_state` wires downstream neurons to that value
         straight from the coefficient neurons (what a chip wants: no decoded value, so
         no decode neurons, in between).
+    readout : {"auto", "legendre", "wiener"}
+        How ``output`` and :meth:`add_readout` estimate ``u(t - r theta)`` from the state.
+        ``"legendre"``: the shifted Legendre polynomials
+        (:func:`~nengo_lmu.maths.legendre_readout`), exact for inputs the memory holds
+        exactly, whatever the input. ``"wiener"``: the least-squares estimate for the
+        input's statistics (:meth:`~nengo_lmu.statistics.InputStatistics.delay_readout`:
+        closed form for white noise, from the run for
+        :class:`~nengo_lmu.statistics.Measured`), with the Legendre polynomials as its
+        prior where the spiking state's noise (``READOUT_NOISE``) swamps the signal: it
+        weights the coefficients by what they carry of that input, which for inputs
+        near the memory's band is much closer (issue 11, 200 LIF neurons per coefficient
+        or 50: order 2, white input over the whole band, 0.54-0.82x the polynomials'
+        error; of the 72 configs of ``bench/against_nengolib.py`` 12 better, 58 the same
+        to 1 %, 2 worse by 4 and 7 %: order 4 over 0.05 s at the whole band). ``"auto"``: ``"wiener"`` when
+        ``input_statistics`` is given and its strategy supports it
+        (``WhiteNoise``, ``WhiteSignal``, ``(high, rms)``, ``Measured``), else
+        ``"legendre"``: the readout for the default statistics (the whole band) is up to
+        10x less accurate on much slower inputs at low orders. ``self.readout`` says
+        which.
     decode_state : bool
         False (only with ``weights=True`` and ``state_readout="neurons"``, in neuron
         mode): the coefficient neurons are not decoded into the memory's nodes, so
@@ -259,6 +284,7 @@ class LegendreMemory(nengo.Network):
         scales=None,
         state_readout=None,
         decode_state=True,
+        readout="auto",
         **kwargs,
     ):
         # Built detached and added to the enclosing network only once complete: a
@@ -286,6 +312,7 @@ class LegendreMemory(nengo.Network):
                 "n_neurons",
                 self,
             )
+        self._n_neurons_given = n_neurons
         self.tau = min(self.theta, MAX_DEFAULT_TAU) if synapse is None else lowpass_tau(synapse, self)
         validation.choice(mapping, MAPPINGS, "mapping", self)
         self.n_std = validation.positive(n_std, "n_std", self)
@@ -342,6 +369,16 @@ class LegendreMemory(nengo.Network):
         self.statistics = statistics.from_argument(input_statistics, self.order, self.theta, obj=self)
         if scales is not None:  # shorthand for FixedScales, keeping what is known of the input
             self.statistics = statistics.FixedScales(scales, self.statistics.high, self.statistics.rms)
+        validation.choice(readout, READOUTS, "readout", self)
+        if readout == "auto":
+            given = input_statistics is not None and scales is None
+            readout = "wiener" if given and self.statistics.has_delay_readout else "legendre"
+        elif readout == "wiener" and not self.statistics.has_delay_readout:
+            raise validation.error(
+                f"'wiener' needs input statistics that describe the input (white noise or measured "
+                f"inputs; got {self.statistics!r})", "readout", self,
+            )
+        self.readout = readout
         scales = self.statistics.scales(self.order, self.theta, self.dt, self.n_std)
         if scales.shape != (self.order,):  # a user's own strategy
             raise validation.error(
@@ -498,9 +535,23 @@ class LegendreMemory(nengo.Network):
                 if w != 0:
                     nengo.Connection(pre, post, transform=w, synapse=self.tau, solver=weight_solver)
 
+    def _wiener_rows(self, r):
+        """The statistics' least-squares readout rows for delays ``r`` (or None)."""
+        prior = np.atleast_2d(maths.legendre_readout(self.order, r))
+        noise = None
+        if self.neuron_type is not None and not isinstance(self.neuron_type, nengo.Direct):
+            per_coefficient = self._n_neurons_given / (self.order * self.dimensions)
+            rms = self.statistics.rms if self.statistics.rms is not None else statistics.DEFAULT_RMS
+            noise = np.full(self.order, (READOUT_NOISE * rms) ** 2 / per_coefficient)
+        return self.statistics.delay_readout(self.order, self.theta, self.dt, r, state_noise=noise, prior=prior)
+
     def readout_transform(self, r):
-        """Transform from ``state`` to ``u(t - r theta)``, shape ``(dims * len(r), dims * order)``."""
-        C = np.atleast_2d(maths.legendre_readout(self.order, r))
+        """Transform from ``state`` to ``u(t - r theta)``, shape ``(dims * len(r), dims * order)``,
+        as ``readout`` says."""
+        if self.readout == "wiener":
+            C = self._wiener_rows(r)
+        else:
+            C = np.atleast_2d(maths.legendre_readout(self.order, r))
         return np.kron(np.eye(self.dimensions), C)
 
     def add_readout(self, r, label=None):

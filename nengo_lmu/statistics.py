@@ -45,6 +45,8 @@ class InputStatistics:
 
     high = None
     rms = None
+    #: whether :meth:`delay_readout` gives a readout (else it returns None)
+    has_delay_readout = False
 
     def scales(self, order, theta, dt, n_std):
         """The ``order`` per-coefficient scales ``s`` (``x = m / s``), all > 0.
@@ -53,6 +55,16 @@ class InputStatistics:
         and window ``theta`` (s), stepped at ``dt`` (s), map onto the radius.
         """
         raise NotImplementedError
+
+    def delay_readout(self, order, theta, dt, r, state_noise=None, prior=None):
+        """Rows ``C`` estimating ``u(t - r theta) ≈ C @ m(t)`` under this input, or None.
+
+        The least-squares readout of the memory's state for this input
+        (:func:`nengo_lmu.maths.least_squares_readout`; ``state_noise`` and ``prior``
+        as there), shape ``(len(r), order)``; None when the strategy knows too little
+        of the input (then the Legendre polynomials are the readout).
+        """
+        return None
 
     def __repr__(self):
         return f"{type(self).__name__}(high={self.high!r}, rms={self.rms!r})"
@@ -64,6 +76,8 @@ class WhiteNoise(InputStatistics):
     The statistics of ``nengo.processes.WhiteSignal(high=high, rms=rms)``
     (:meth:`from_process`).
     """
+
+    has_delay_readout = True
 
     def __init__(self, high, rms=DEFAULT_RMS):
         self.high = validation.positive(high, "high", self)
@@ -83,11 +97,13 @@ class WhiteNoise(InputStatistics):
         input the memory holds, so no coefficient saturates on any input of at most
         that band and RMS. Slower inputs are held less accurately than with their own
         statistics, because the high coefficients keep the range the fastest input
-        needs (issue 11, measured on white inputs of RMS 0.3, orders 4-16, 100 neurons per
-        coefficient: at the full band 1.15-1.52x the error with the right statistics, at
-        a third of it 3.2-3.9x, at a tenth 3.1-6.7x). When the input is slower or its
-        RMS known, pass its statistics, or :func:`measure` them on ten seconds of it
-        (0.86-1.49x the error with the right statistics on the same cases).
+        needs, and its output reads the Legendre polynomials, not the least-squares
+        readout that given statistics get (issue 11, measured on white inputs of RMS
+        0.3, orders 4, 8, 16 over 0.3 s, 100 neurons per coefficient: at the full band
+        1.00-1.75x the error with the right statistics, at 0.3 of it 1.69-3.87x, at a
+        tenth 2.09-8.25x). When the input is slower or its RMS known, pass its
+        statistics, or :func:`measure` them on a run of it (0.56-2.09x on the same
+        cases).
 
         Before issue 11 the default was ``pi`` times that band (``order / (2 theta)``
         Hz), which measured 1.1-6x the error of this one.
@@ -100,6 +116,11 @@ class WhiteNoise(InputStatistics):
 
     def scales(self, order, theta, dt, n_std):
         return maths.state_scales(self.covariance(order, theta, dt), n_std)
+
+    def delay_readout(self, order, theta, dt, r, state_noise=None, prior=None):
+        """The Wiener readout for this white noise (:func:`nengo_lmu.maths.wiener_readout`)."""
+        return np.atleast_2d(maths.wiener_readout(order, theta, np.atleast_1d(r), self.high, dt, self.rms,
+                                                  state_noise=state_noise, prior=prior))
 
 
 @functools.lru_cache(maxsize=16)
@@ -142,7 +163,7 @@ class Measured(InputStatistics):
         The RMS of ``u``.
     """
 
-    def __init__(self, u, stride=1, high=None, continuing=False):
+    def __init__(self, u, stride=1, high=None, continuing=False, margin=1.0, delay_readout=False):
         u = np.asarray(u, dtype=float)
         if u.ndim == 2:
             u = u[:, :, None]
@@ -158,30 +179,79 @@ class Measured(InputStatistics):
         self.high = None if high is None else validation.positive(high, "high", self)
         self.rms = float(np.sqrt(np.mean(u**2)))
         self.continuing = validation.boolean(continuing, "continuing", self)
+        self.margin = validation.positive(margin, "margin", self)
+        if self.margin < 1:
+            raise validation.error(f"must be >= 1 (got {margin!r})", "margin", self)
+        self.has_delay_readout = validation.boolean(delay_readout, "delay_readout", self)
         self._coefficient_rms = {}
+        self._moments = {}
+
+    def _states(self, order, theta, dt):
+        """The exact memory's state after each step of every sequence, ``(n, k, d)`` each."""
+        A, B = maths.legendre_ss(order, theta)
+        states = maths.zoh_states(A, B, self.u, dt)
+        if self.continuing:
+            # from the steady state of the first value, m = -A^-1 B u[0]: by
+            # linearity the zero-state response plus the free decay of that state
+            Ad, _ = maths.discretize(A, B, dt)
+            m0 = self.u[:, 0, :, None] * -np.linalg.solve(A, B)[:, 0]  # (n, k, d)
+            states = (m + (m0 := m0 @ Ad.T) for m in states)
+        return states
 
     def coefficient_rms(self, order, theta, dt):
         """The RMS of each of the ``order`` coefficients over the inputs (memoised)."""
         key = (int(order), float(theta), float(dt))
         if key not in self._coefficient_rms:
-            A, B = maths.legendre_ss(order, theta)
-            sq, count = np.zeros(A.shape[0]), 0
-            states = maths.zoh_states(A, B, self.u, dt)
-            if self.continuing:
-                # from the steady state of the first value, m = -A^-1 B u[0]: by
-                # linearity the zero-state response plus the free decay of that state
-                Ad, _ = maths.discretize(A, B, dt)
-                m0 = self.u[:, 0, :, None] * -np.linalg.solve(A, B)[:, 0]  # (n, k, d)
-                states = (m + (m0 := m0 @ Ad.T) for m in states)
-            for t, m in enumerate(states):
+            sq, count = np.zeros(int(order)), 0
+            for t, m in enumerate(self._states(order, theta, dt)):
                 if t % self.stride == 0:
                     sq += np.sum(m**2, axis=(0, 1))
                     count += m.shape[0] * m.shape[1]
             self._coefficient_rms[key] = np.sqrt(np.maximum(sq / count, 1e-12))
         return self._coefficient_rms[key]
 
+    def readout_moments(self, order, theta, dt, r):
+        """``(E[m m^T], E[y m^T])`` over the inputs, ``y`` the input ``r theta`` earlier.
+
+        The state after a step and the held input ``r theta`` before that step's end
+        (the pairing :func:`nengo_lmu.maths.legendre_readout` and
+        :func:`nengo_lmu.maths.wiener_readout` use): ``r theta / dt - 1/2`` samples
+        before the step's sample, interpolated linearly; before the first sample the
+        input was the first value (``continuing``) or zero. Shapes ``(d, d)`` and
+        ``(len(r), d)``; memoised.
+        """
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        key = (int(order), float(theta), float(dt), tuple(r))
+        if key not in self._moments:
+            lag = r * float(theta) / float(dt) - 0.5  # samples before the latest one
+            first = self.u[:, 0, :] if self.continuing else np.zeros_like(self.u[:, 0, :])
+            mm, ym, count = np.zeros((int(order), int(order))), np.zeros((len(r), int(order))), 0
+            for k, m in enumerate(self._states(order, theta, dt)):
+                if k % self.stride:
+                    continue
+                pos = k - lag
+                lo = np.floor(pos).astype(int)
+                frac = (pos - lo)[None, None, :]
+                def at(i):
+                    return np.where(i[None, None, :] >= 0, self.u[:, np.clip(i, 0, k), :].transpose(0, 2, 1),
+                                    first[:, :, None])  # (n, channels, len(r))
+                y = (1 - frac) * at(lo) + frac * at(np.minimum(lo + 1, k))
+                mm += np.einsum("nci,ncj->ij", m, m)
+                ym += np.einsum("ncr,ncj->rj", y, m)
+                count += m.shape[0] * m.shape[1]
+            self._moments[key] = (mm / count, ym / count)
+        return self._moments[key]
+
+    def delay_readout(self, order, theta, dt, r, state_noise=None, prior=None):
+        """The least-squares readout over these inputs (:meth:`readout_moments`), or None
+        unless made with ``delay_readout=True``."""
+        if not self.has_delay_readout:
+            return None
+        cov, cross = self.readout_moments(order, theta, dt, r)
+        return maths.least_squares_readout(cov, cross, state_noise, prior)
+
     def scales(self, order, theta, dt, n_std):
-        return float(n_std) * self.coefficient_rms(order, theta, dt)
+        return float(n_std) * self.margin * self.coefficient_rms(order, theta, dt)
 
     def white_noise(self, high=None):
         """White noise with this input's RMS, up to ``high`` (default: :attr:`high`) Hz."""
@@ -194,12 +264,20 @@ def measure(signal, duration=10.0, dt=0.001, high=None):
 
     ``LegendreMemory(..., input_statistics=measure(signal))``. The exact memory runs over
     ``duration`` seconds of ``signal`` as a stretch of a continuing signal
-    (:class:`Measured` with ``continuing=True``); its coefficients' RMS give the scales.
-    On band-limited white inputs from a tenth of the memory's band to all of it, 10 s
-    of input gave 0.86-1.49x the error of the right statistics (issue 11: 6 of 9 cases
-    within 1.3x; the worst, 0.2-0.6 Hz inputs over a 0.3 s window, whose few frequency
-    components carry more power than the nominal statistics say, so the measured,
-    truer scales are larger), against 1.15-6.7x for the default; 5 s gave 0.86-1.78x.
+    (:class:`Measured` with ``continuing=True``): its coefficients' RMS, enlarged by
+    :func:`measurement_margin` (room for a longer run of the input to be larger than this
+    one, which a short run of a slow input easily underestimates), give the scales, and
+    the states and the input give the least-squares delay readout
+    (``delay_readout=True``, which ``readout="auto"`` uses).
+
+    Issue 11, measured on band-limited white inputs (RMS 0.3) at 0.1, 0.3 and 1 of the
+    band of memories of orders 4, 8 and 16 over 0.3 s, 100 LIF neurons per coefficient,
+    learning from 10 s of another stretch of the input: 0.56-2.09x the error with the
+    right statistics (7 of 9 cases within 1.3x; above: order 4 at 0.3 of the band 1.65x,
+    order 16 at 0.1 of it 2.09x), against 1.00-8.25x for the default statistics. Without
+    the margin two of the nine derailed (8.5x and 20x: scales from 10 s of a 0.2-0.4 Hz
+    input were 1.3-1.6x too small). Longer runs of slow inputs are better (the margin
+    shrinks as ``1 / sqrt(duration * band)``).
 
     Parameters
     ----------
@@ -226,7 +304,40 @@ def measure(signal, duration=10.0, dt=0.001, high=None):
         u = np.asarray(signal, dtype=float)
     if u.ndim == 1:
         u = u[:, None]
-    return Measured(u.T[:, :, None], high=high, continuing=True)
+    return Measured(u.T[:, :, None], high=high, continuing=True, delay_readout=True,
+                    margin=measurement_margin(u, dt))
+
+
+def rice_bandwidth(u, dt):
+    """The band (Hz) of white noise with the RMS and RMS slope of the samples ``u``.
+
+    For a flat spectrum on ``[0, high]``, ``E[u'^2] = (2 pi)^2 high^2 E[u^2] / 3`` (Rice),
+    so ``high = sqrt(3) rms(u') / (2 pi rms(u))``, with ``u'`` the sample differences over
+    ``dt`` (axis 0). It uses every sample, so it needs no frequency resolution: a few
+    periods of a slow input suffice.
+    """
+    u = np.asarray(u, dtype=float)
+    dt = validation.positive(dt, "dt", where="rice_bandwidth")
+    if u.shape[0] < 2:
+        raise validation.error(f"needs at least 2 samples (got shape {u.shape})", "u", where="rice_bandwidth")
+    rms = np.sqrt(np.mean(u**2))
+    slope = np.sqrt(np.mean((np.diff(u, axis=0) / dt) ** 2))
+    return float(np.sqrt(3) * slope / (2 * np.pi * max(rms, 1e-300)))
+
+
+def measurement_margin(u, dt, n_sigma=2.0):
+    """How much to enlarge scales measured on the samples ``u`` (one per ``dt``) so that a
+    longer run of the same input rarely exceeds them: ``1 + n_sigma / sqrt(n)``, ``n =
+    2 duration high`` the number of independent samples of a signal of band ``high``
+    (:func:`rice_bandwidth`) in ``duration``, the RMS estimate's relative error being
+    about ``1 / sqrt(n)``.
+
+    Issue 11: scales from 10 s of a 0.2-0.4 Hz white input (two to four periods) were
+    1.3-1.6x too small for another stretch of it, and the memories' error rose 8-20x.
+    """
+    u = np.asarray(u, dtype=float)
+    n = 2 * u.shape[0] * dt * max(rice_bandwidth(u, dt), 1e-300)
+    return float(1 + n_sigma / np.sqrt(max(n, 1e-300)))
 
 
 class FixedScales(InputStatistics):

@@ -150,6 +150,11 @@ def test_white_noise_covariance_matches_simulation():
         (lambda: maths.white_noise_covariance(*legendre_ss(3, 1.0), high=np.inf), "high.*finite"),
         (lambda: maths.state_scales(np.eye(3), n_std=np.nan), "n_std.*finite number > 0"),
         (lambda: maths.memory_band(0, 1.0), "memory_band.order"),
+        (lambda: maths.wiener_readout(3, 0.1, 1.2, 5.0, 1e-3), "r.*in \\[0, 1\\]"),
+        (lambda: maths.wiener_readout(3, 0.1, 1.0, 0.0, 1e-3), "wiener_readout.high"),
+        (lambda: maths.wiener_readout(3, 0.1, 1.0, 5.0, 1e-3, state_noise=np.ones(2)), "state_noise.*shape"),
+        (lambda: maths.least_squares_readout(np.eye(3), np.ones((1, 2))), "cross_cov.*3 columns"),
+        (lambda: maths.least_squares_readout(np.eye(3), np.ones(3), prior=np.ones(2)), "prior.*shape"),
     ],
 )
 def test_bad_input_messages(call, match):
@@ -183,3 +188,71 @@ def test_memory_band():
 
         assert error(maths.memory_band(order, theta)) < 0.01
         assert error(2 * maths.memory_band(order, theta)) > 0.5
+
+
+def _held_delay_errors(order, theta, high, readouts, dt=1e-3, seconds=20.0, seed=3):
+    """NRMSE of each readout of the exact memory against the held input ``theta`` earlier:
+    the state after sample ``k`` against the mean of samples ``k - steps`` and
+    ``k - steps + 1`` (the held input at that step's end minus ``theta``)."""
+    import nengo
+
+    u = nengo.processes.WhiteSignal(seconds, high=high, rms=0.3, seed=seed).run(seconds, dt=dt)[:, 0]
+    states = np.array([m[0, 0] for m in maths.zoh_states(*legendre_ss(order, theta), u[None, :, None], dt)])
+    steps = int(round(theta / dt))
+    target = 0.5 * (maths.delayed(u, steps) + maths.delayed(u, steps - 1))
+    keep = slice(int(1.0 / dt), None)
+    return [maths.nrmse(states[keep] @ C, target[keep]) for C in readouts]
+
+
+def test_wiener_readout_beats_the_polynomials_on_a_band_limited_input():
+    """Order 2 over the whole band it holds: the Wiener readout, measured on a run of the
+    exact memory, has about half the polynomials' error (issue 11)."""
+    order, theta = 2, 0.3
+    high = maths.memory_band(order, theta)
+    legendre = legendre_readout(order, 1.0)
+    wiener = maths.wiener_readout(order, theta, 1.0, high, 1e-3)
+    err_legendre, err_wiener = _held_delay_errors(order, theta, high, [legendre, wiener])
+    assert err_wiener < 0.7 * err_legendre
+
+
+def test_wiener_readout_times_the_delay_like_the_polynomials():
+    """On an input far slower than the band both readouts are the held input theta
+    earlier, to well under the half step a timing slip would cost."""
+    order, theta = 4, 0.05
+    high = 0.3 * maths.memory_band(order, theta)
+    legendre = legendre_readout(order, 1.0)
+    wiener = maths.wiener_readout(order, theta, 1.0, high, 1e-3)
+    err_legendre, err_wiener = _held_delay_errors(order, theta, high, [legendre, wiener])
+    half_step_slip = np.pi * high * 1e-3  # about the NRMSE of a half-step timing error
+    assert err_legendre < 0.2 * half_step_slip
+    assert err_wiener < 0.2 * half_step_slip
+
+
+@pytest.mark.parametrize("order", [2, 4, 8])
+def test_wiener_readout_with_the_legendre_prior_is_the_polynomials_for_slow_inputs(order):
+    theta = 0.1
+    r = np.array([1.0, 0.5, 0.0])
+    legendre = legendre_readout(order, r)
+    slow = 0.01 * maths.memory_band(order, theta)
+    C = maths.wiener_readout(order, theta, r, slow, 1e-3, state_noise=np.full(order, 1e-6), prior=legendre)
+    assert C.shape == (3, order)
+    assert np.allclose(C, legendre, atol=2e-3)
+    # and a scalar r gives one row
+    assert maths.wiener_readout(order, theta, 1.0, slow, 1e-3).shape == (order,)
+
+
+def test_least_squares_readout_between_wiener_and_prior(rng):
+    d = 4
+    X = rng.standard_normal((d, d))
+    cov = X @ X.T + np.eye(d)
+    cross = rng.standard_normal((2, d))
+    prior = rng.standard_normal((2, d))
+    wiener = np.linalg.solve(cov, cross.T).T
+    assert np.allclose(maths.least_squares_readout(cov, cross), wiener, atol=1e-8)
+    # little noise: the Wiener estimate; overwhelming noise: the prior
+    assert np.allclose(maths.least_squares_readout(cov, cross, np.full(d, 1e-9), prior), wiener, atol=1e-6)
+    assert np.allclose(maths.least_squares_readout(cov, cross, np.full(d, 1e9), prior), prior, atol=1e-6)
+    # it minimises E|C m - y|^2 + (C - C0) N (C - C0)^T: the gradient vanishes
+    N = np.diag(rng.uniform(0.5, 2, d))
+    C = maths.least_squares_readout(cov, cross, N, prior)
+    assert np.allclose(C @ cov - cross + (C - prior) @ N, 0, atol=1e-10)
