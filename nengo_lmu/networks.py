@@ -64,14 +64,14 @@ def neuron_type_from_name(neuron_type, obj=None):
     raise ValidationError(f"must be {hint} (got {neuron_type!r})", "neuron_type", obj)
 
 
-def lowpass_tau(synapse, obj=None):
+def lowpass_tau(synapse, obj=None, attr="synapse"):
     """The time constant of a lowpass synapse given as a number or ``nengo.Lowpass``."""
     tau = float(synapse.tau) if isinstance(synapse, nengo.Lowpass) else synapse
     if not (validation.is_number(tau) and np.isfinite(tau) and tau > 0):
         raise ValidationError(
             f"must be a finite time constant > 0, or a nengo.Lowpass with one (principle 3 "
             f"maps the memory onto a first-order lowpass); got {synapse!r}",
-            "synapse",
+            attr,
             obj,
         )
     return float(tau)
@@ -247,6 +247,14 @@ class LegendreMemory(nengo.Network):
         probes: with ``weights=True`` the recurrence is neuron to neuron, so the decoded
         value ``x_hat`` serves only ``state``, and on Loihi each coefficient's decoded
         value is a "to host" block (a core) that the host reads every step.
+    state_synapse : float or None
+        With ``state_readout="neurons"``, the synapse of :meth:`connect_state`'s
+        connections. None: the memory's own, and the value its neurons receive (no lag).
+        A time constant: each coefficient's decoded value through that synapse instead,
+        which lags the state by about that much and carries each coefficient's own
+        decoding error, but gives the downstream neurons a synapse of their own (on Loihi
+        every input of a block shares one synapse, and a long one costs its weights their
+        precision: the synaptic current sums about ``synapse / dt`` steps of input).
     **kwargs
         Passed to ``nengo.Network`` (``label``, ``seed``, ``add_to_container``).
 
@@ -285,6 +293,7 @@ class LegendreMemory(nengo.Network):
         state_readout=None,
         decode_state=True,
         readout="auto",
+        state_synapse=None,
         **kwargs,
     ):
         # Built detached and added to the enclosing network only once complete: a
@@ -356,6 +365,12 @@ class LegendreMemory(nengo.Network):
             state_readout = "decoded" if weights else "synaptic"
         self.state_readout = validation.choice(state_readout, STATE_READOUTS, "state_readout", self)
         self.decode_state = validation.boolean(decode_state, "decode_state", self)
+        self.state_synapse = None if state_synapse is None else lowpass_tau(state_synapse, self, "state_synapse")
+        if self.state_synapse is not None and self.state_readout != "neurons":
+            raise validation.error(
+                f"a synapse of its own needs state_readout='neurons' (got {self.state_readout!r})",
+                "state_synapse", self,
+            )
         if not self.decode_state and (self.neuron_type is None or not weights or self.state_readout != "neurons"):
             # without x_hat a decoded recurrence (weights=False), the ideal mode's nodes and
             # the other readouts would have nothing to read
@@ -507,16 +522,27 @@ class LegendreMemory(nengo.Network):
         unfiltered, with ``feedthrough``). On Loihi a decoded connection from an
         ensemble into neurons is one weight matrix (decoders times transform), so the
         memory feeds ``post`` neuron to neuron; the first connection returned is the
-        input's (the only one from outside the memory).
+        input's (the only one from outside the memory). With ``state_synapse``, each
+        coefficient ensemble's decoded output through ``transform @ state_from_x[:, j]``
+        on that synapse instead, and nothing from ``input`` but the feedthrough.
         """
         transform = np.asarray(transform, dtype=float)
         if self.neuron_type is None or self.state_readout != "neurons":
             # made in the caller's network, as a connection of its own
             return [nengo.Connection(self.state, post, transform=transform, synapse=None)]
+        decoded = self.state_synapse is not None
         with self:
             through = transform @ self.state_from_x
-            conns = [nengo.Connection(self.input, post, transform=through @ self.input_transform, synapse=self.tau)]
+            conns = [] if decoded else [
+                nengo.Connection(self.input, post, transform=through @ self.input_transform, synapse=self.tau)
+            ]
             for j, ens in enumerate(self.coefficient_ensembles):
+                if decoded:
+                    column = through[:, j]
+                    if np.any(column != 0):
+                        conns.append(nengo.Connection(ens, post, transform=column[:, None],
+                                                      synapse=self.state_synapse, solver=self._solver))
+                    continue
                 column = through @ self.recurrent_transform[:, j]
                 if np.any(column != 0):
                     conns.append(nengo.Connection(ens, post, transform=column[:, None], synapse=self.tau,

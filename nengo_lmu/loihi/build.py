@@ -69,9 +69,11 @@ def lmu_input_ranges(lmu, x, margin=1.2, states=None):
     w_m = lmu.param_connections["W_m"]
     if isinstance(w_m, list):
         # a spiking memory on the chip feeding the hidden neurons directly: only the memory's
-        # input u = e_x x (the first connection) crosses from the host
+        # input u = e_x x (the first connection, unless the memory has a readout synapse of
+        # its own: then none) crosses from the host
         u = x @ lmu.params["e_x"].T if "e_x" in lmu.params else x
-        ranges = {w_m[0]: np.maximum(margin * np.abs(u).max(axis=(0, 1)), 1e-3)}
+        from_host = [c for c in w_m[:1] if isinstance(c.pre_obj, nengo.Node)]
+        ranges = {c: np.maximum(margin * np.abs(u).max(axis=(0, 1)), 1e-3) for c in from_host}
     else:
         if states is None:
             peak = 0
