@@ -77,3 +77,17 @@ def test_tiny_network_on_the_emulator_host_and_chip(tmp_path):
         assert run["report"]["metrics"]["deployed"] == run["nrmse"]
     assert "memory" in saved["deployments"]["chip"]["report"]["layers"]
     assert "memory" not in saved["deployments"]["host"]["report"]["layers"]
+
+
+def test_phase_windows():
+    """At one substep they are the benchmark's windows; else they end at sub-sample phases, the sample's target."""
+    series = data.mackey_glass_parts(1000, seed=0)["test"]
+    x, y = mackey_glass.phase_windows(series, 32, 15, substeps=1, synapse_samples=0.2, per_sample=1)
+    xw, yw = data.mackey_glass_windows(series, 32, 15)
+    np.testing.assert_array_equal(np.sort(y[:, 0]), np.sort(yw[:, 0]))
+    assert x.shape == xw.shape and set(map(tuple, x[:, :, 0])) == set(map(tuple, xw[:, :, 0]))
+    x, y = mackey_glass.phase_windows(series, 32, 15, substeps=4, synapse_samples=0.0, per_sample=1)
+    assert x.shape[1] == 128
+    # no lowpass: every window ends at its sample's last substep, so it is a held benchmark window
+    held = np.repeat(xw, 4, axis=1)
+    assert set(map(tuple, x[:, :, 0])) == set(map(tuple, held[:, :, 0]))

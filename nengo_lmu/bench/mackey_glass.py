@@ -258,20 +258,58 @@ def run(window=32, horizon=15, order=8, theta=20.0, lstm_units=25, epochs=20, ba
     return results
 
 
+def phase_windows(series, window, horizon, substeps, synapse_samples, per_sample=2, seed=0):
+    """Training windows for a network whose output is read through a lowpass while samples are held.
+
+    Deployed with each sample held many chip steps, the memory moves all through the
+    sample, and the output lowpass (``synapse_samples`` samples long) averages the
+    network's outputs over that path, not its output at the sample's end. These windows
+    show the network the path: ``series`` held ``substeps`` steps per sample, windows of
+    ``window * substeps`` steps ending ``p`` substeps into sample ``j``, ``per_sample``
+    phases ``p`` per sample drawn with the lowpass's weight on them, each with sample
+    ``j``'s target ``series[j + horizon]``. Train a network with its ``theta`` stretched
+    ``substeps`` times on them (the memory's states at each phase are then those of the
+    deployed, stretched memory; ZOH input is discretised exactly at any step).
+
+    Returns
+    -------
+    x : (n, window * substeps, 1) float32
+    y : (n, 1) float32
+    """
+    rng = np.random.RandomState(seed)
+    held = np.repeat(np.asarray(series, dtype=np.float32), substeps)
+    phases = np.arange(1, substeps + 1)
+    weights = np.exp(-(substeps - phases) / (synapse_samples * substeps)) if synapse_samples else phases == substeps
+    weights = weights / weights.sum()
+    ends, targets = [], []
+    for j in range(window - 1, len(series) - horizon):
+        for p in rng.choice(phases, size=per_sample, p=weights):
+            if j * substeps + p >= window * substeps:  # the window starts within the series
+                ends.append(j * substeps + p)
+                targets.append(series[j + horizon])
+    ends = np.asarray(ends)
+    idx = ends[:, None] - window * substeps + np.arange(window * substeps)[None, :]
+    order = rng.permutation(len(ends))
+    return held[idx[order]][:, :, None], np.asarray(targets, dtype=np.float32)[order, None]
+
+
 #: the deployments :func:`run_chip` runs: the memory on the host (exact) or on the chip (spiking)
 CHIP_MEMORY = ("host", "chip")
 
 
-def run_chip(params=None, firing_rate_scale=150.0, hardware_epochs=40, hardware_learning_rate=1e-4,
+def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_learning_rate=1e-4,
              steps_per_sample=1000, hidden_synapse=0.0002, memory="host,chip", memory_neurons=50, n_test=200,
-             attribute=False, learning_rate=0.02, seed=0, out_dir="results", overwrite=False):
+             attribute=False, learning_rate=0.02, readout_substeps=10, seed=0, out_dir="results", overwrite=False):
     """The benchmark's LMU deployed on the bit-true Loihi emulator (``loihi-sim``).
 
     Trains the LMU of :func:`run` (its defaults: order 8, ``theta`` 20 steps, 248 ReLU
     units, 32-step windows, 15 steps ahead; one ``seed`` at ``learning_rate``), then
     fine-tunes it hardware-aware (:class:`nengo_lmu.dl.Hardware`, the chip's rate curve
     at ``firing_rate_scale``) for ``hardware_epochs``; or loads ``params`` (a parameter
-    file with the ``mackey-glass`` metadata) and deploys it as it is. It deploys the
+    file with the ``mackey-glass`` metadata) and deploys it as it is. With
+    ``readout_substeps`` (0: off) both trainings are readout-aware: on windows that end
+    at sub-sample phases weighted like the output lowpass (:func:`phase_windows`), so
+    that the lowpassed output, not the output at the sample's end, is the target. It deploys the
     network (:func:`nengo_lmu.deploy.deploy`, task ``mackey-glass``: the first ``n_test``
     samples of the test part as one stream) with the hidden layer on the chip and each
     ``memory`` in turn: ``host`` (the exact memory on the host) and ``chip`` (a spiking
@@ -298,6 +336,7 @@ def run_chip(params=None, firing_rate_scale=150.0, hardware_epochs=40, hardware_
     memory_neurons = validation.integer(memory_neurons, "memory_neurons", high=10_000, where=WHERE)
     attribute = validation.boolean(attribute, "attribute", where=WHERE)
     learning_rate = validation.positive(learning_rate, "learning_rate", where=WHERE)
+    readout_substeps = validation.integer(readout_substeps, "readout_substeps", low=0, high=100, where=WHERE)
     seed = validation.integer(seed, "seed", low=0, high=None, where=WHERE)
     lmu = None
     if params is not None:
@@ -321,21 +360,37 @@ def run_chip(params=None, firing_rate_scale=150.0, hardware_epochs=40, hardware_
     if lmu is None:
         defaults = Command("", run).defaults()
         parts = data.mackey_glass_parts(defaults["n_samples"], defaults["valid_fraction"], defaults["data_seed"])
-        x, y = data.mackey_glass_windows(parts["train"], defaults["window"], defaults["horizon"])
         batch = defaults["batch_size"]
-        x, y = x[: len(x) - len(x) % batch], y[: len(y) - len(y) % batch]
-        log(f"training the LMU (seed {seed}, learning rate {learning_rate:g}, {defaults['epochs']} epochs)")
-        lmu, history = train_lmu(x, y, 248, defaults["order"], defaults["theta"], learning_rate, seed,
-                                 defaults["epochs"], batch)
-        rate = deploy.reference(lmu, "mackey-glass", test, deploy.exact_states(lmu, test["x"]))[0]["nrmse"]
-        results["rate_network"] = {"train_seconds": history["seconds"], "test_nrmse_stream": rate}
-        log(f"  rate network: test NRMSE {rate:.5f} on the stream ({history['seconds']:.0f} s)")
+
+        def whole(x, y):  # whole minibatches
+            return x[: len(x) - len(x) % batch], y[: len(y) - len(y) % batch]
+
+        def train(x, y, substeps, what):
+            log(f"training {what} (seed {seed}, learning rate {learning_rate:g}, {defaults['epochs']} epochs, "
+                f"{len(x)} windows of {x.shape[1]} steps)")
+            lmu, history = train_lmu(x, y, 248, defaults["order"], defaults["theta"] * substeps, learning_rate,
+                                     seed, defaults["epochs"], batch)
+            rate = lmu.with_neurons(theta=lmu.theta / substeps)  # on the samples' own time scale
+            figure = deploy.reference(rate, "mackey-glass", test, deploy.exact_states(rate, test["x"]))[0]["nrmse"]
+            log(f"  test NRMSE {figure:.5f} on the stream, as a rate network ({history['seconds']:.0f} s)")
+            return lmu, {"train_seconds": history["seconds"], "test_nrmse_stream": figure}
+
+        # the benchmark's network, the reference the deployed figures are compared with
+        x, y = whole(*data.mackey_glass_windows(parts["train"], defaults["window"], defaults["horizon"]))
+        lmu, results["rate_network"] = train(x, y, 1, "the benchmark's rate network")
+        substeps = readout_substeps or 1
+        if readout_substeps:
+            x, y = whole(*phase_windows(parts["train"], defaults["window"], defaults["horizon"], substeps,
+                                        hidden_synapse / lmu.dt, seed=seed))
+            lmu, results["readout_aware_network"] = train(x, y, substeps, "the readout-aware network")
         if hardware_epochs:
             hardware = dl.Hardware("loihi", firing_rate_scale=firing_rate_scale)
             history = fine_tune(lmu, x, y, hardware_learning_rate, seed, hardware_epochs, batch, hardware)
             results["hardware_training"] = {"seconds": history["seconds"], "final_loss": history["loss"][-1]}
             log(f"  fine-tuned on the chip's rate curve at scale {firing_rate_scale:g} ({history['seconds']:.0f} s)")
-        lmu.metadata = dict(lmu.metadata or {}, task="mackey-glass", **metadata)
+        trained = getattr(lmu, "metadata", None) or {}  # fit records the hardware settings there
+        lmu = lmu.with_neurons(theta=lmu.theta / substeps)
+        lmu.metadata = dict(trained, task="mackey-glass", readout_substeps=readout_substeps, **metadata)
         results["params_file"] = save_params(lmu, out_dir, "mackey-glass-chip-params", lmu.metadata, overwrite)
         results["files"].append(results["params_file"])
     else:
@@ -403,6 +458,8 @@ COMMANDS = {
             Option("n_test", int, "samples of the test part streamed (the first window is not scored)"),
             Option("attribute", bool, "add intermediate runs to each report (float emulator; exact memory)"),
             Option("learning_rate", float, "initial Adam learning rate of the rate network's training"),
+            Option("readout_substeps", int, "readout-aware training: windows end at this many sub-sample phases, "
+                   "weighted like the output lowpass, each with the sample's target (0: at sample ends only)"),
             Option("seed", int, "seed of the initial weights and minibatch order"),
         ),
     ),
