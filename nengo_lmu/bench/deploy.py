@@ -172,9 +172,10 @@ COMMANDS = {
             Option("params", str, "parameter file (.npz) saved by LMU.save_params, e.g. psmnist-params.npz "
                    "from 'nengo-lmu psmnist'; default: train the small window-rms demo network first (30 "
                    "epochs, about 6 s; the whole command about 20 s) and save it in --out-dir", group="the trained network"),
-            Option("task", str, "the task to test on: window-rms (the quick demo) or psmnist; 'auto' reads it "
-                   "from the file's metadata, or takes psmnist for a psMNIST-sized network",
-                   choices=("auto", "psmnist", "window-rms"), group="the trained network"),
+            Option("task", str, "the task to test on: window-rms (the quick demo), mackey-glass (a file from "
+                   "'nengo-lmu mackey-glass-chip') or psmnist; 'auto' reads it from the file's metadata, or takes "
+                   "psmnist for a psMNIST-sized network",
+                   choices=("auto", "psmnist", "window-rms", "mackey-glass"), group="the trained network"),
             Option("demo_epochs", int, "training epochs of the demo network (without --params)",
                    group="the trained network"),
             Option("hardware", str, "'loihi': then fine-tune the demo network on the chip's rates at "
@@ -204,8 +205,8 @@ COMMANDS = {
                    "held this long, the memory's window and the hidden synapse stretched to match, the output "
                    "read at each sample's last step; more steps give the hidden neurons (at most one spike per "
                    "step on Loihi) more spikes per sample", group="deployment"),
-            Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); psmnist, test "
-                   "digits presented back to back (default 100)", group="test data"),
+            Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); mackey-glass, "
+                   "samples of the test part (default all); psmnist, test digits presented back to back (default 100)", group="test data"),
             Option("seed", int, "seed of the test signal and of the demo network", group="test data"),
         ),
     ),

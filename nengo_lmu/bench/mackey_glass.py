@@ -2,6 +2,9 @@
 
 :func:`run` trains both through the same protocol (:data:`MACKEY_GLASS_PROTOCOL`), the LMU
 through NengoDL (:mod:`nengo_lmu.dl`), and reports their test NRMSE per seed.
+:func:`run_chip` (``nengo-lmu mackey-glass-chip``) trains the same LMU, fine-tunes it for
+the chip and deploys it on the bit-true Loihi emulator, the memory on the host and on the
+chip (:mod:`nengo_lmu.deploy`, task ``mackey-glass``).
 """
 
 import time
@@ -9,7 +12,8 @@ import time
 import numpy as np
 
 from .. import validation
-from . import MAX_ORDER, MAX_STEPS, Command, Option, arguments, check_output, log, save_figure, save_json, values
+from . import (MAX_ORDER, MAX_STEPS, Command, Option, arguments, check_output, log, read_file, save_figure, save_json,
+               save_params, values)
 
 WHERE = "mackey_glass"
 
@@ -33,6 +37,34 @@ MACKEY_GLASS_PROTOCOL = (
 def _stats(values):
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def train_lmu(x, y, units, order, theta, learning_rate, seed, epochs, batch_size, dt=0.001, hardware=None):
+    """The benchmark's LMU (ReLU, input to hidden, linear readout) trained on windows ``x, y``.
+
+    Adam from ``learning_rate`` with cosine decay to 0 over ``epochs``, MSE loss, through
+    NengoDL (:func:`nengo_lmu.dl.fit`, ``hardware`` passed on). Returns ``(lmu, history)``.
+    """
+    import tensorflow as tf
+
+    from ..lmu import LMU
+
+    tf.random.set_seed(seed)
+    lmu = LMU(units, order, theta * dt, input_to_hidden=True, output_dimensions=1, dt=dt, neuron_type="relu",
+              seed=seed)
+    return lmu, fine_tune(lmu, x, y, learning_rate, seed, epochs, batch_size, hardware)
+
+
+def fine_tune(lmu, x, y, learning_rate, seed, epochs, batch_size, hardware=None):
+    """Train ``lmu`` further as :func:`train_lmu` does (``hardware``: hardware-aware); its history."""
+    import tensorflow as tf
+
+    from .. import dl
+
+    tf.random.set_seed(seed)
+    schedule = tf.keras.optimizers.schedules.CosineDecay(learning_rate, epochs * (len(x) // batch_size))
+    return dl.fit(lmu, x, y, epochs=epochs, batch_size=batch_size, loss="mse", learning_rate=schedule, verbose=0,
+                  hardware=hardware)
 
 
 def run(window=32, horizon=15, order=8, theta=20.0, lstm_units=25, epochs=20, batch_size=32,
@@ -85,18 +117,12 @@ def run(window=32, horizon=15, order=8, theta=20.0, lstm_units=25, epochs=20, ba
     import tensorflow as tf
 
     from .. import data, dl, maths
-    from ..lmu import LMU
 
     tf.get_logger().setLevel("ERROR")  # retracing notes from predicting in a loop
     start_all = time.perf_counter()
-    series = data.mackey_glass(n, seed=data_seed)
-    mean, std = series[:split_valid].mean(), series[:split_valid].std()
-    series = (series - mean) / std
-    parts = {
-        "train": data.mackey_glass_windows(series[:split_valid], window, horizon),
-        "valid": data.mackey_glass_windows(series[split_valid:split_test], window, horizon),
-        "test": data.mackey_glass_windows(series[split_test:], window, horizon),
-    }
+    series = data.mackey_glass_parts(n, valid_fraction, seed=data_seed)
+    mean, std = series["mean"], series["std"]
+    parts = {name: data.mackey_glass_windows(series[name], window, horizon) for name in ("train", "valid", "test")}
     # whole minibatches only (NengoDL's minibatch size is fixed), for both models alike
     n_train = len(parts["train"][0]) - len(parts["train"][0]) % batch_size
     parts["train"] = tuple(a[:n_train] for a in parts["train"])
@@ -112,17 +138,9 @@ def run(window=32, horizon=15, order=8, theta=20.0, lstm_units=25, epochs=20, ba
         steps = epochs * (len(x_train) // batch_size)
         return tf.keras.optimizers.schedules.CosineDecay(lr, steps)
 
-    def train_lmu(lr, seed):
-        tf.random.set_seed(seed)
-        lmu = LMU(
-            units, order, theta * dt, input_to_hidden=True, output_dimensions=1, dt=dt,
-            neuron_type="relu", seed=seed,
-        )
+    def train_lmu_(lr, seed):
+        lmu, hist = train_lmu(x_train, y_train, units, order, theta, lr, seed, epochs, batch_size, dt)
         assert lmu.n_trainable == lmu_params
-        hist = dl.fit(
-            lmu, x_train, y_train, epochs=epochs, batch_size=batch_size, loss="mse",
-            learning_rate=schedule(lr), verbose=0,
-        )
         return split(dl.predict(lmu, x_eval, batch_size=256)), hist["seconds"], hist["loss"][-1]
 
     def train_lstm(lr, seed):
@@ -139,7 +157,7 @@ def run(window=32, horizon=15, order=8, theta=20.0, lstm_units=25, epochs=20, ba
 
     models = {
         "lmu": {
-            "train": train_lmu, "n_parameters": lmu_params,
+            "train": train_lmu_, "n_parameters": lmu_params,
             "architecture": {
                 "units": units, "order": order, "theta_steps": theta, "neuron_type": "relu",
                 "input_to_hidden": True, "hidden_to_hidden": False, "readout": "linear, 1 output",
@@ -240,6 +258,165 @@ def run(window=32, horizon=15, order=8, theta=20.0, lstm_units=25, epochs=20, ba
     return results
 
 
+def phase_windows(series, window, horizon, substeps, synapse_samples, per_sample=2, seed=0):
+    """Training windows for a network whose output is read through a lowpass while samples are held.
+
+    Deployed with each sample held many chip steps, the memory moves all through the
+    sample, and the output lowpass (``synapse_samples`` samples long) averages the
+    network's outputs over that path, not its output at the sample's end. These windows
+    show the network the path: ``series`` held ``substeps`` steps per sample, windows of
+    ``window * substeps`` steps ending ``p`` substeps into sample ``j``, ``per_sample``
+    phases ``p`` per sample drawn with the lowpass's weight on them, each with sample
+    ``j``'s target ``series[j + horizon]``. Train a network with its ``theta`` stretched
+    ``substeps`` times on them (the memory's states at each phase are then those of the
+    deployed, stretched memory; ZOH input is discretised exactly at any step).
+
+    Returns
+    -------
+    x : (n, window * substeps, 1) float32
+    y : (n, 1) float32
+    """
+    rng = np.random.RandomState(seed)
+    held = np.repeat(np.asarray(series, dtype=np.float32), substeps)
+    phases = np.arange(1, substeps + 1)
+    weights = np.exp(-(substeps - phases) / (synapse_samples * substeps)) if synapse_samples else phases == substeps
+    weights = weights / weights.sum()
+    ends, targets = [], []
+    for j in range(window - 1, len(series) - horizon):
+        for p in rng.choice(phases, size=per_sample, p=weights):
+            if j * substeps + p >= window * substeps:  # the window starts within the series
+                ends.append(j * substeps + p)
+                targets.append(series[j + horizon])
+    ends = np.asarray(ends)
+    idx = ends[:, None] - window * substeps + np.arange(window * substeps)[None, :]
+    order = rng.permutation(len(ends))
+    return held[idx[order]][:, :, None], np.asarray(targets, dtype=np.float32)[order, None]
+
+
+#: the deployments :func:`run_chip` runs: the memory on the host (exact) or on the chip (spiking)
+CHIP_MEMORY = ("host", "chip")
+
+
+def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_learning_rate=1e-4,
+             steps_per_sample=1000, hidden_synapse=0.0002, memory="host,chip", memory_neurons=50, n_test=200,
+             attribute=False, learning_rate=0.02, readout_substeps=10, seed=0, out_dir="results", overwrite=False):
+    """The benchmark's LMU deployed on the bit-true Loihi emulator (``loihi-sim``).
+
+    Trains the LMU of :func:`run` (its defaults: order 8, ``theta`` 20 steps, 248 ReLU
+    units, 32-step windows, 15 steps ahead; one ``seed`` at ``learning_rate``), then
+    fine-tunes it hardware-aware (:class:`nengo_lmu.dl.Hardware`, the chip's rate curve
+    at ``firing_rate_scale``) for ``hardware_epochs``; or loads ``params`` (a parameter
+    file with the ``mackey-glass`` metadata) and deploys it as it is. With
+    ``readout_substeps`` (0: off) both trainings are readout-aware: on windows that end
+    at sub-sample phases weighted like the output lowpass (:func:`phase_windows`), so
+    that the lowpassed output, not the output at the sample's end, is the target. It deploys the
+    network (:func:`nengo_lmu.deploy.deploy`, task ``mackey-glass``: the first ``n_test``
+    samples of the test part as one stream) with the hidden layer on the chip and each
+    ``memory`` in turn: ``host`` (the exact memory on the host) and ``chip`` (a spiking
+    memory of ``memory_neurons`` neurons per coefficient feeding the hidden neurons on
+    the chip). Each sample is held ``steps_per_sample`` chip steps; ``hidden_synapse``
+    is the output lowpass in seconds of sample time (``steps_per_sample`` times longer
+    on the chip). Writes ``mackey-glass-chip.json`` (and the parameter file, when
+    trained); returns its content with ``"files"``.
+
+    Each deployment's ``nrmse`` is against the target through the same lowpass (the
+    deployment's convention, :func:`nengo_lmu.deploy.score`); ``nrmse_raw`` against the
+    target itself, as the rate network is scored.
+    """
+    from .. import deploy
+    from ..lmu import LMU
+
+    # --- every argument, the file and the output directory, before any work
+    firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", where=WHERE)
+    hardware_epochs = validation.integer(hardware_epochs, "hardware_epochs", low=0, high=10_000, where=WHERE)
+    hardware_learning_rate = validation.positive(hardware_learning_rate, "hardware_learning_rate", where=WHERE)
+    steps_per_sample = deploy.check_steps_per_sample(steps_per_sample, where=WHERE)
+    hidden_synapse = validation.non_negative(hidden_synapse, "hidden_synapse", where=WHERE)
+    memory = values(memory, "memory", lambda v, a: validation.choice(v, CHIP_MEMORY, a, where=WHERE), where=WHERE)
+    memory_neurons = validation.integer(memory_neurons, "memory_neurons", high=10_000, where=WHERE)
+    attribute = validation.boolean(attribute, "attribute", where=WHERE)
+    learning_rate = validation.positive(learning_rate, "learning_rate", where=WHERE)
+    readout_substeps = validation.integer(readout_substeps, "readout_substeps", low=0, high=100, where=WHERE)
+    seed = validation.integer(seed, "seed", low=0, high=None, where=WHERE)
+    lmu = None
+    if params is not None:
+        lmu = read_file(LMU.load, params)
+        deploy.task_of(lmu, "mackey-glass")
+    metadata = dict(deploy.MACKEY_GLASS, seed=seed) if lmu is None else lmu.metadata
+    n_test = deploy.mackey_glass_test(metadata, n_test=n_test)["n_steps"]
+    if n_test * steps_per_sample * len(memory) > MAX_STEPS:
+        raise validation.error(
+            f"{len(memory)} run(s) of n_test={n_test} samples at {steps_per_sample} steps each are more than "
+            f"{MAX_STEPS} steps; lower n_test to {MAX_STEPS // (steps_per_sample * len(memory))}",
+            "n_test", where=WHERE,
+        )
+    out_dir = check_output(out_dir, overwrite, where=WHERE)
+
+    from .. import data, dl
+
+    start_all = time.perf_counter()
+    results = {"task": "mackey-glass-chip", "args": arguments(run_chip, locals()), "files": []}
+    test = deploy.mackey_glass_test(metadata)  # the whole test part, for the rate network's figures
+    if lmu is None:
+        defaults = Command("", run).defaults()
+        parts = data.mackey_glass_parts(defaults["n_samples"], defaults["valid_fraction"], defaults["data_seed"])
+        batch = defaults["batch_size"]
+
+        def whole(x, y):  # whole minibatches
+            return x[: len(x) - len(x) % batch], y[: len(y) - len(y) % batch]
+
+        def train(x, y, substeps, what):
+            log(f"training {what} (seed {seed}, learning rate {learning_rate:g}, {defaults['epochs']} epochs, "
+                f"{len(x)} windows of {x.shape[1]} steps)")
+            lmu, history = train_lmu(x, y, 248, defaults["order"], defaults["theta"] * substeps, learning_rate,
+                                     seed, defaults["epochs"], batch)
+            rate = lmu.with_neurons(theta=lmu.theta / substeps)  # on the samples' own time scale
+            figure = deploy.reference(rate, "mackey-glass", test, deploy.exact_states(rate, test["x"]))[0]["nrmse"]
+            log(f"  test NRMSE {figure:.5f} on the stream, as a rate network ({history['seconds']:.0f} s)")
+            return lmu, {"train_seconds": history["seconds"], "test_nrmse_stream": figure}
+
+        # the benchmark's network, the reference the deployed figures are compared with
+        x, y = whole(*data.mackey_glass_windows(parts["train"], defaults["window"], defaults["horizon"]))
+        lmu, results["rate_network"] = train(x, y, 1, "the benchmark's rate network")
+        substeps = readout_substeps or 1
+        if readout_substeps:
+            x, y = whole(*phase_windows(parts["train"], defaults["window"], defaults["horizon"], substeps,
+                                        hidden_synapse / lmu.dt, seed=seed))
+            lmu, results["readout_aware_network"] = train(x, y, substeps, "the readout-aware network")
+        if hardware_epochs:
+            hardware = dl.Hardware("loihi", firing_rate_scale=firing_rate_scale)
+            history = fine_tune(lmu, x, y, hardware_learning_rate, seed, hardware_epochs, batch, hardware)
+            results["hardware_training"] = {"seconds": history["seconds"], "final_loss": history["loss"][-1]}
+            log(f"  fine-tuned on the chip's rate curve at scale {firing_rate_scale:g} ({history['seconds']:.0f} s)")
+        trained = getattr(lmu, "metadata", None) or {}  # fit records the hardware settings there
+        lmu = lmu.with_neurons(theta=lmu.theta / substeps)
+        lmu.metadata = dict(trained, task="mackey-glass", readout_substeps=readout_substeps, **metadata)
+        results["params_file"] = save_params(lmu, out_dir, "mackey-glass-chip-params", lmu.metadata, overwrite)
+        results["files"].append(results["params_file"])
+    else:
+        results["params_file"] = params
+    results["deployments"] = {}
+    for where in memory:
+        log(f"deploying on loihi-sim, memory on the {where}: {n_test} samples x {steps_per_sample} steps")
+        out = deploy.deploy(
+            lmu, "mackey-glass", backend="loihi-sim", memory=where, memory_neurons=memory_neurons * (where == "chip"),
+            steps_per_sample=steps_per_sample, hidden_synapse=hidden_synapse or None, n_test=n_test,
+            attribute=attribute, seed=seed,
+        )
+        out["nrmse_raw"] = deploy.score("mackey-glass", out["y"], out["test"])["nrmse"]
+        out["resources"] = out["resources"].as_dict()
+        if "rate_network" in results:  # the deployed figure against the rate network's before fine-tuning
+            out["ratio_to_rate_network"] = out["nrmse_raw"] / results["rate_network"]["test_nrmse_stream"]
+        results["deployments"][where] = {k: v for k, v in out.items() if k not in ("y", "test")}
+        log(f"  NRMSE {out['nrmse']:.5f} (raw target {out['nrmse_raw']:.5f}); trained rate network "
+            f"{out['reference']['nrmse']:.5f}; {out['steps_per_s']:.0f} steps/s, "
+            f"{steps_per_sample * lmu.dt * 1000:g} ms of chip time per sample\n" + deploy.format_report(out["report"]))
+    results["total_seconds"] = time.perf_counter() - start_all
+    results["json"] = save_json(results, out_dir, "mackey-glass-chip", overwrite)
+    results["files"].append(results["json"])
+    return results
+
+
 COMMANDS = {
     "mackey-glass": Command(
         help="LMU vs equal-size LSTM on Mackey-Glass prediction",
@@ -260,6 +437,30 @@ COMMANDS = {
             Option("valid_fraction", float, "fraction of the series, just before the test part, that validates "
                    "(picks the learning rate)"),
             Option("data_seed", int, "seed of the series' initial history"),
+        ),
+    ),
+    "mackey-glass-chip": Command(
+        help="the Mackey-Glass LMU trained hardware-aware and deployed on the bit-true Loihi emulator, "
+        "memory on the host and on the chip",
+        run=run_chip,
+        options=(
+            Option("params", str, "parameter file (.npz) with the mackey-glass metadata (a previous run's "
+                   "mackey-glass-chip-params.npz), deployed as it is; default: train it first"),
+            Option("firing_rate_scale", float, "hidden neurons fire this many times their trained rate; the "
+                   "fine-tuning trains the chip's rate curve at this scale"),
+            Option("hardware_epochs", int, "epochs of hardware-aware fine-tuning (0: none)"),
+            Option("hardware_learning_rate", float, "initial Adam learning rate of the fine-tuning (cosine decay)"),
+            Option("steps_per_sample", int, "chip steps each input sample is held (1 ms each)"),
+            Option("hidden_synapse", float, "output lowpass (s of sample time; 0 for none)"),
+            Option("memory", list, "deployments, comma-separated: host (exact memory on the host), chip "
+                   "(spiking memory on the chip)"),
+            Option("memory_neurons", int, "spiking memory's neurons per coefficient (memory on the chip)"),
+            Option("n_test", int, "samples of the test part streamed (the first window is not scored)"),
+            Option("attribute", bool, "add intermediate runs to each report (float emulator; exact memory)"),
+            Option("learning_rate", float, "initial Adam learning rate of the rate network's training"),
+            Option("readout_substeps", int, "readout-aware training: windows end at this many sub-sample phases, "
+                   "weighted like the output lowpass, each with the sample's target (0: at sample ends only)"),
+            Option("seed", int, "seed of the initial weights and minibatch order"),
         ),
     ),
 }
