@@ -261,3 +261,33 @@ def test_memory_without_a_decoded_state():
     with pytest.raises(ValidationError, match="e_m"):
         LMU(10, 4, 0.05, memory_to_memory=True, memory=dict(n_neurons=40, weights=True, state_readout="neurons",
                                                              decode_state=False))
+
+
+def test_neuron_to_neuron_state_through_a_synapse_of_its_own():
+    """state_synapse: the hidden neurons receive each coefficient's decoded value through
+    that synapse (on Loihi the hidden block's one synapse need not be the memory's),
+    which is the memory's decoded state x_hat through the same synapse."""
+    from nengo_lmu.networks import LegendreMemory
+
+    memory = dict(n_neurons=120, neuron_type=nengo.LIF(), weights=True, state_readout="neurons", state_synapse=0.01,
+                  feedthrough=False)
+    lmu = LMU(10, 4, 0.05, memory=memory, output_dimensions=2, seed=4)
+    with nengo.Network(seed=5) as net:
+        stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=5, rms=0.5, seed=3))
+        nengo.Connection(stim, lmu.input, synapse=None)
+        p_in = nengo.Probe(lmu.hidden.neurons, "input", synapse=None)
+        p_x = nengo.Probe(lmu.memory.x_hat, synapse=0.01)
+    net.networks.append(lmu)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(300)
+    expected = sim.data[p_x] @ lmu.memory.state_from_x.T @ lmu.params["W_m"].T
+    assert np.std(expected) > 0.01
+    assert np.allclose(sim.data[p_in], expected, atol=1e-6)
+    conns = lmu.param_connections["W_m"]
+    # one per coefficient ensemble on that synapse, none from the input
+    assert len(conns) == 4 and all(c.pre_obj in lmu.memory.coefficient_ensembles for c in conns)
+    assert all(c.synapse.tau == 0.01 for c in conns)
+    with pytest.raises(ValidationError, match=r"state_synapse: a synapse of its own needs state_readout='neurons'"):
+        LegendreMemory(4, 0.05, 40, state_synapse=0.01)
+    with pytest.raises(ValidationError, match=r"state_synapse: must be a finite time constant > 0"):
+        LegendreMemory(4, 0.05, 40, weights=True, state_readout="neurons", state_synapse=-1)
