@@ -375,7 +375,10 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
             # the same decoding errors and spike noise per sample (they enter the state in
             # proportion to window / synapse, which a longer window alone would raise)
             # (window-rms, 100 neurons per coefficient on Loihi, 10 steps per sample: the
-            # state's error fell from 0.42-3.1 to 0.02-1.2 of each coefficient's RMS)
+            # state's error fell from 0.42-3.1 to 0.02-1.2 of each coefficient's RMS). On
+            # Loihi the hidden block then shares that long synapse, which costs its weights
+            # their precision (the synaptic current sums synapse / dt steps): the whole
+            # network on the bit-true chip did worse held than at one step per sample
             tau = options.get("synapse") or min(lmu.theta, networks.MAX_DEFAULT_TAU)
             kwargs["memory"]["synapse"] = tau * steps_per_sample
         if memory == "chip":
