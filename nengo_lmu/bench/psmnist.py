@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from .. import validation
+from ..deploy import last_step_outputs
 from ..networks import MAPPINGS, STATE_READOUTS
 from . import (
     MAX_NEURONS, MAX_ORDER, Command, Option, arguments, check_output, log, read_file, save_figure, save_json,
@@ -59,6 +60,9 @@ def run(
     finetune_epochs=3,
     finetune_lr=2e-4,
     keras_batches=2,
+    hardware_peak=0.0,
+    hardware_epochs=3,
+    hardware_lr=1e-4,
     seed=0,
     params=None,
     out_dir="results",
@@ -68,8 +72,17 @@ def run(
 
     The options are those of ``nengo-lmu psmnist --help``. Writes ``psmnist.json``,
     ``psmnist-params.npz`` and ``psmnist-training.png`` (when it trains), and
-    ``psmnist-params-noise.npz`` (with ``memory_noise > 0``); returns the JSON's content
+    ``psmnist-params-noise.npz`` (with ``memory_noise > 0``) and
+    ``psmnist-params-loihi.npz`` (with ``hardware_peak > 0``); returns the JSON's content
     with ``"files"``.
+
+    ``hardware_peak`` > 0 fine-tunes the trained network hardware-aware for Loihi
+    (:class:`nengo_lmu.dl.Hardware`, ``hardware_epochs`` at ``hardware_lr``) at the
+    ``firing_rate_scale`` whose busiest hidden neuron fires ``hardware_peak`` spikes per
+    step at the last pixel of 2,000 training digits (:func:`scale_for_peak`): the network
+    to deploy with a held readout (``nengo-lmu deploy --readout-steps``,
+    :func:`nengo_lmu.deploy.hold_readout`); the time-domain runs then use it.
+    ``n_spiking=0`` skips the time-domain runs, ``keras_batches=0`` the keras-lmu timing.
     """
     import nengo
 
@@ -88,13 +101,17 @@ def run(
     epochs = integer(epochs, "epochs", high=10_000)
     n_train = integer(n_train, "n_train", high=N_TRAIN)
     batch_size = integer(batch_size, "batch_size", high=n_train)
-    n_spiking = integer(n_spiking, "n_spiking", high=N_TEST)
+    n_spiking = integer(n_spiking, "n_spiking", low=0, high=N_TEST)
     steps_per_sample = integer(steps_per_sample, "steps_per_sample", high=100)
     average_last = integer(average_last, "average_last", high=784 * steps_per_sample)
     memory_neurons = integer(memory_neurons, "memory_neurons", high=MAX_NEURONS // order)
     noise_digits = integer(noise_digits, "noise_digits", high=n_train)
     finetune_epochs = integer(finetune_epochs, "finetune_epochs", high=10_000)
-    keras_batches = integer(keras_batches, "keras_batches", high=1000)
+    keras_batches = integer(keras_batches, "keras_batches", low=0, high=1000)
+    # a Loihi neuron spikes at most once per step
+    hardware_peak = validation.number(hardware_peak, "hardware_peak", low=0, high=1, where=WHERE)
+    hardware_epochs = integer(hardware_epochs, "hardware_epochs", high=10_000)
+    hardware_lr = number(hardware_lr, "hardware_lr")
     seed = integer(seed, "seed", low=0)
     lr, finetune_lr = number(lr, "lr"), number(finetune_lr, "finetune_lr")
     input_scale, firing_rate_scale = number(input_scale, "input_scale"), number(firing_rate_scale, "firing_rate_scale")
@@ -147,6 +164,13 @@ def run(
     results["valid_accuracy"] = dl.evaluate(lmu, x_valid, y_valid)["accuracy"]
     log(f"test accuracy (rate, parallel): {results['test_accuracy']:.4f}; valid {results['valid_accuracy']:.4f}")
 
+    if hardware_peak > 0:
+        results["hardware_finetune"] = _hardware_finetune(
+            lmu, hardware_peak, hardware_epochs, hardware_lr, batch_size, l2,
+            (x_train, y_train), (x_valid, y_valid), (x_test, y_test), out_dir, overwrite,
+        )
+        files.append(results["hardware_finetune"]["params_file"])
+
     k = steps_per_sample
     if memory_noise > 0:
         finetune = dict(noise=memory_noise, digits=noise_digits, epochs=finetune_epochs, lr=finetune_lr, l2=l2,
@@ -198,8 +222,9 @@ def run(
                 f"coefficient {e['relative_median']:.3g}); hidden input relative error "
                 f"{e['hidden_input_relative']:.3g}")
 
-    results["keras_lmu_rnn"] = keras_lmu_speed(order, units, batch_size, keras_batches, x_train)
-    log(f"keras-lmu (rnn mode) training: {results['keras_lmu_rnn']['samples_per_s']:.1f} samples/s")
+    if keras_batches:
+        results["keras_lmu_rnn"] = keras_lmu_speed(order, units, batch_size, keras_batches, x_train)
+        log(f"keras-lmu (rnn mode) training: {results['keras_lmu_rnn']['samples_per_s']:.1f} samples/s")
     if "history" in results:
         results["figure"] = save_figure(_history_figure(results["history"]), out_dir, "psmnist-training", overwrite)
         files.append(results["figure"])
@@ -213,6 +238,42 @@ def _cosine_decay(lr, steps):
     import tensorflow as tf
 
     return tf.keras.optimizers.schedules.CosineDecay(lr, steps)
+
+
+def scale_for_peak(lmu, x, peak):
+    """The ``firing_rate_scale`` at which ``lmu``'s busiest hidden neuron fires ``peak``
+    spikes per step at the last step of the sequences ``x`` (rate mode, exact memory)."""
+    _, top = last_step_outputs(lmu, x)
+    return peak * lmu.firing_rate_scale / (top * lmu.dt)
+
+
+def _hardware_finetune(lmu, peak, epochs, lr, batch_size, l2, train, valid, test, out_dir, overwrite):
+    """Fine-tune ``lmu`` in place on Loihi's rate curves, at the scale that puts its peak
+    rate on 2,000 training digits at ``peak`` spikes per step (:func:`scale_for_peak`)."""
+    from .. import dl
+
+    scale = scale_for_peak(lmu, train[0][:2000], peak)
+    hardware = dl.Hardware("loihi", firing_rate_scale=scale)
+    log(f"hardware-aware fine-tuning at firing_rate_scale {scale:.4g} (peak {peak} spikes per step)")
+    before = dl.evaluate(hardware.cell(lmu), *test)["accuracy"]
+    steps = epochs * (len(train[0]) // batch_size)
+    history = dl.fit(
+        lmu, *train, epochs=epochs, batch_size=batch_size, loss="sparse_ce",
+        learning_rate=_cosine_decay(lr, steps), l2=l2, validation_data=valid, verbose=2, hardware=hardware,
+    )
+    metadata = dict(lmu.metadata, task="psmnist")
+    out = {
+        "firing_rate_scale": scale,
+        "peak_spikes_per_step": peak,
+        "chip_rates_test_accuracy_before": before,
+        "chip_rates_test_accuracy": dl.evaluate(hardware.cell(lmu), *test)["accuracy"],
+        "test_accuracy": dl.evaluate(lmu, *test)["accuracy"],
+        "history": history,
+        "params_file": save_params(lmu, out_dir, "psmnist-params-loihi", metadata, overwrite),
+    }
+    log(f"fine-tuned in {history['seconds']:.0f} s: test accuracy on the chip's rates (parallel) "
+        f"{before:.4f} -> {out['chip_rates_test_accuracy']:.4f}; as ReLU rates {out['test_accuracy']:.4f}")
+    return out
 
 
 def _noise_finetune(lmu, memory, finetune, train, valid, test, out_dir, overwrite):
@@ -384,7 +445,13 @@ COMMANDS = {
             Option("noise_digits", int, "training digits to measure the memory error on"),
             Option("finetune_epochs", int, "noise-aware fine-tuning epochs"),
             Option("finetune_lr", float, "fine-tuning Adam learning rate (cosine decay)"),
-            Option("keras_batches", int, "timed keras-lmu batches (rnn mode)"),
+            Option("keras_batches", int, "timed keras-lmu batches (rnn mode; 0: none)"),
+            Option("hardware_peak", float, "if > 0, fine-tune on Loihi's rate curves (dl.Hardware) at the "
+                   "firing_rate_scale whose peak hidden rate at the last pixel of training digits is this many "
+                   "spikes per step; saved as psmnist-params-loihi.npz, to deploy with 'nengo-lmu deploy "
+                   "--backend loihi-sim --readout-steps N'"),
+            Option("hardware_epochs", int, "hardware-aware fine-tuning epochs"),
+            Option("hardware_lr", float, "hardware-aware fine-tuning Adam learning rate (cosine decay)"),
             Option("seed", int, "seed of the initial weights"),
             Option("params", str, "skip training: load these parameters (.npz, from LMU.save_params)"),
         ),
