@@ -90,30 +90,3 @@ def test_deploy_command_refuses_bad_readouts_one_line(args, message, tmp_path, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and re.search(message, err), err
     assert not os.listdir(tmp_path)
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--hardware-peak", "1.5"], r"--hardware-peak: must be a finite number in \[0, 1\]"),
-        (["--hardware-epochs", "0"], "--hardware-epochs: must be an integer"),
-    ],
-)
-def test_psmnist_command_refuses_bad_hardware_options_one_line(args, message, tmp_path, capsys):
-    import re
-
-    code = cli.main(["psmnist"] + args + ["-o", str(tmp_path)])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and re.search(message, err), err
-    assert not os.listdir(tmp_path)
-
-
-def test_scale_for_peak_puts_the_peak_rate_where_asked():
-    from nengo_lmu.bench.psmnist import scale_for_peak
-
-    lmu = tiny_psmnist_lmu()
-    x = np.random.default_rng(1).uniform(0, 1, (5, 784, 1))
-    scale = scale_for_peak(lmu, x, 0.25)
-    _, peak_hz = deploy.last_step_outputs(lmu.with_neurons(firing_rate_scale=scale), x)
-    assert peak_hz * lmu.dt == pytest.approx(0.25)

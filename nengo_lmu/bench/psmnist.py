@@ -17,7 +17,6 @@ import time
 import numpy as np
 
 from .. import validation
-from ..deploy import last_step_outputs
 from ..networks import MAPPINGS, STATE_READOUTS
 from . import (
     MAX_NEURONS, MAX_ORDER, Command, Option, arguments, check_output, log, read_file, save_figure, save_json,
@@ -60,9 +59,6 @@ def run(
     finetune_epochs=3,
     finetune_lr=2e-4,
     keras_batches=2,
-    hardware_peak=0.0,
-    hardware_epochs=3,
-    hardware_lr=1e-4,
     seed=0,
     params=None,
     out_dir="results",
@@ -72,17 +68,13 @@ def run(
 
     The options are those of ``nengo-lmu psmnist --help``. Writes ``psmnist.json``,
     ``psmnist-params.npz`` and ``psmnist-training.png`` (when it trains), and
-    ``psmnist-params-noise.npz`` (with ``memory_noise > 0``) and
-    ``psmnist-params-loihi.npz`` (with ``hardware_peak > 0``); returns the JSON's content
+    ``psmnist-params-noise.npz`` (with ``memory_noise > 0``); returns the JSON's content
     with ``"files"``.
 
-    ``hardware_peak`` > 0 fine-tunes the trained network hardware-aware for Loihi
-    (:class:`nengo_lmu.dl.Hardware`, ``hardware_epochs`` at ``hardware_lr``) at the
-    ``firing_rate_scale`` whose busiest hidden neuron fires ``hardware_peak`` spikes per
-    step at the last pixel of 2,000 training digits (:func:`scale_for_peak`): the network
-    to deploy with a held readout (``nengo-lmu deploy --readout-steps``,
-    :func:`nengo_lmu.deploy.hold_readout`); the time-domain runs then use it.
-    ``n_spiking=0`` skips the time-domain runs, ``keras_batches=0`` the keras-lmu timing.
+    ``n_spiking=0`` skips the time-domain runs, ``keras_batches=0`` the keras-lmu timing:
+    then it only trains and tests in rate mode, writing the parameter file to deploy
+    (``nengo-lmu deploy --params psmnist-params.npz --backend loihi-sim --readout-steps
+    50``, :func:`nengo_lmu.deploy.hold_readout`).
     """
     import nengo
 
@@ -108,10 +100,6 @@ def run(
     noise_digits = integer(noise_digits, "noise_digits", high=n_train)
     finetune_epochs = integer(finetune_epochs, "finetune_epochs", high=10_000)
     keras_batches = integer(keras_batches, "keras_batches", low=0, high=1000)
-    # a Loihi neuron spikes at most once per step
-    hardware_peak = validation.number(hardware_peak, "hardware_peak", low=0, high=1, where=WHERE)
-    hardware_epochs = integer(hardware_epochs, "hardware_epochs", high=10_000)
-    hardware_lr = number(hardware_lr, "hardware_lr")
     seed = integer(seed, "seed", low=0)
     lr, finetune_lr = number(lr, "lr"), number(finetune_lr, "finetune_lr")
     input_scale, firing_rate_scale = number(input_scale, "input_scale"), number(firing_rate_scale, "firing_rate_scale")
@@ -164,13 +152,6 @@ def run(
     results["valid_accuracy"] = dl.evaluate(lmu, x_valid, y_valid)["accuracy"]
     log(f"test accuracy (rate, parallel): {results['test_accuracy']:.4f}; valid {results['valid_accuracy']:.4f}")
 
-    if hardware_peak > 0:
-        results["hardware_finetune"] = _hardware_finetune(
-            lmu, hardware_peak, hardware_epochs, hardware_lr, batch_size, l2,
-            (x_train, y_train), (x_valid, y_valid), (x_test, y_test), out_dir, overwrite,
-        )
-        files.append(results["hardware_finetune"]["params_file"])
-
     k = steps_per_sample
     if memory_noise > 0:
         finetune = dict(noise=memory_noise, digits=noise_digits, epochs=finetune_epochs, lr=finetune_lr, l2=l2,
@@ -187,7 +168,7 @@ def run(
             hidden_synapse=hidden_synapse or None, dt=DT / k,
         ),
         "spiking_memory": lmu.with_neurons(memory=spiking_memory(lmu, x_train, **memory), dt=DT / k),
-    }
+    } if n_spiking else {}
     results["time_domain"] = {}
     for name, net in runs.items():
         start = time.perf_counter()
@@ -238,42 +219,6 @@ def _cosine_decay(lr, steps):
     import tensorflow as tf
 
     return tf.keras.optimizers.schedules.CosineDecay(lr, steps)
-
-
-def scale_for_peak(lmu, x, peak):
-    """The ``firing_rate_scale`` at which ``lmu``'s busiest hidden neuron fires ``peak``
-    spikes per step at the last step of the sequences ``x`` (rate mode, exact memory)."""
-    _, top = last_step_outputs(lmu, x)
-    return peak * lmu.firing_rate_scale / (top * lmu.dt)
-
-
-def _hardware_finetune(lmu, peak, epochs, lr, batch_size, l2, train, valid, test, out_dir, overwrite):
-    """Fine-tune ``lmu`` in place on Loihi's rate curves, at the scale that puts its peak
-    rate on 2,000 training digits at ``peak`` spikes per step (:func:`scale_for_peak`)."""
-    from .. import dl
-
-    scale = scale_for_peak(lmu, train[0][:2000], peak)
-    hardware = dl.Hardware("loihi", firing_rate_scale=scale)
-    log(f"hardware-aware fine-tuning at firing_rate_scale {scale:.4g} (peak {peak} spikes per step)")
-    before = dl.evaluate(hardware.cell(lmu), *test)["accuracy"]
-    steps = epochs * (len(train[0]) // batch_size)
-    history = dl.fit(
-        lmu, *train, epochs=epochs, batch_size=batch_size, loss="sparse_ce",
-        learning_rate=_cosine_decay(lr, steps), l2=l2, validation_data=valid, verbose=2, hardware=hardware,
-    )
-    metadata = dict(lmu.metadata, task="psmnist")
-    out = {
-        "firing_rate_scale": scale,
-        "peak_spikes_per_step": peak,
-        "chip_rates_test_accuracy_before": before,
-        "chip_rates_test_accuracy": dl.evaluate(hardware.cell(lmu), *test)["accuracy"],
-        "test_accuracy": dl.evaluate(lmu, *test)["accuracy"],
-        "history": history,
-        "params_file": save_params(lmu, out_dir, "psmnist-params-loihi", metadata, overwrite),
-    }
-    log(f"fine-tuned in {history['seconds']:.0f} s: test accuracy on the chip's rates (parallel) "
-        f"{before:.4f} -> {out['chip_rates_test_accuracy']:.4f}; as ReLU rates {out['test_accuracy']:.4f}")
-    return out
 
 
 def _noise_finetune(lmu, memory, finetune, train, valid, test, out_dir, overwrite):
@@ -414,7 +359,7 @@ COMMANDS = {
             Option("input_scale", float, "initial e_x: scales the memory up to where ReLUs with Glorot weights "
                    "learn fast"),
             Option("n_train", int, f"training images used (of {N_TRAIN:,})"),
-            Option("n_spiking", int, f"test digits run in the time domain (of {N_TEST:,})"),
+            Option("n_spiking", int, f"test digits run in the time domain (of {N_TEST:,}; 0: none)"),
             Option("firing_rate_scale", float, "spiking hidden: rate scaling"),
             Option("hidden_synapse", float, "spiking hidden: output lowpass in s (0: none; the readout is trained "
                    "for the last step only)"),
@@ -446,12 +391,6 @@ COMMANDS = {
             Option("finetune_epochs", int, "noise-aware fine-tuning epochs"),
             Option("finetune_lr", float, "fine-tuning Adam learning rate (cosine decay)"),
             Option("keras_batches", int, "timed keras-lmu batches (rnn mode; 0: none)"),
-            Option("hardware_peak", float, "if > 0, fine-tune on Loihi's rate curves (dl.Hardware) at the "
-                   "firing_rate_scale whose peak hidden rate at the last pixel of training digits is this many "
-                   "spikes per step; saved as psmnist-params-loihi.npz, to deploy with 'nengo-lmu deploy "
-                   "--backend loihi-sim --readout-steps N'"),
-            Option("hardware_epochs", int, "hardware-aware fine-tuning epochs"),
-            Option("hardware_lr", float, "hardware-aware fine-tuning Adam learning rate (cosine decay)"),
             Option("seed", int, "seed of the initial weights"),
             Option("params", str, "skip training: load these parameters (.npz, from LMU.save_params)"),
         ),
