@@ -24,7 +24,10 @@ Two tasks are known (:data:`TASKS`):
     Permuted sequential MNIST (``nengo-lmu psmnist`` trains it). The test digits are
     presented back to back as one stream, as a deployed network sees them (the memory
     is not reset between digits); scored by the accuracy of the output at each digit's
-    last pixel.
+    last pixel, or, with ``readout_steps``, of the output averaged over a readout period
+    after it through which the host holds the digit's last pixel and memory state
+    (:func:`hold_readout`): on Loihi, where a neuron spikes at most once per step, one
+    step's spikes cannot carry the hidden layer's rates, a period's spike counts can.
 
 Nothing here imports TensorFlow except :func:`train_demo`; the Loihi backends import
 nengo-loihi when used.
