@@ -223,6 +223,8 @@ def hold_readout(lmu, n_steps, readout_steps):
     memory would move on, and an LMU trained at the last step is lost within a few steps
     (psMNIST, order 256: 97 % at the last pixel, 39 % two zero-input steps later,
     measured). The memory itself runs on, unchanged (it is not reset between sequences).
+    On Loihi the output lags the host by the host-to-chip and chip-to-host hops (a step
+    each), so the first steps of the averaged period still read the digit's last pixels.
     """
     memory = getattr(lmu, "memory", None)
     if getattr(memory, "neuron_type", True) is not None or getattr(memory, "state", None) is None:
