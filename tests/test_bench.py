@@ -77,7 +77,7 @@ BAD_INPUTS = [
     (["delay", "--n-neurons", "100000000"], r"--n-neurons: must be an integer in \[6, 200000\]"),
     (["delay", "--order", "5000"], r"--order: must be an integer in \[1, 1024\]"),
     (["psmnist", "--n-train", "60000"], r"--n-train: must be an integer in \[1, 50000\]"),
-    (["psmnist", "--n-spiking", "20000"], r"--n-spiking: must be an integer in \[1, 10000\]"),
+    (["psmnist", "--n-spiking", "20000"], r"--n-spiking: must be an integer in \[0, 10000\]"),
     (["capacity", "--theta-steps", "10000000"], r"--theta-steps: must be an integer in \[1, 333333\]"),
     (["loihi", "--speed-duration", "1e9"], r"--speed-duration: must be at most 1,000,000 steps"),
     (["deploy", "--n-test", "1e12"], r"argument --n-test: invalid int value"),

@@ -22,7 +22,8 @@ WHERE = "deploy"
 
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
-        overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1):
+        overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1,
+        readout_steps=0):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
@@ -30,7 +31,9 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     coefficient; ``memory="chip"`` (with ``memory_neurons``) deploys the whole network, the
     spiking memory feeding the hidden neurons neuron to neuron, ``"host"`` the exact memory
     (:func:`nengo_lmu.deploy.convert`); ``steps_per_sample`` holds each input sample for that
-    many simulator steps (chip time per sample ``steps_per_sample * dt``); ``hardware="loihi"`` fine-tunes the demo network for
+    many simulator steps (chip time per sample ``steps_per_sample * dt``); ``readout_steps``
+    (psmnist) holds each digit's last pixel and memory state that many steps and scores the
+    output averaged over them (:func:`nengo_lmu.deploy.hold_readout`); ``hardware="loihi"`` fine-tunes the demo network for
     the chip after training it (:func:`nengo_lmu.deploy.train_demo`; a ``params`` file keeps
     its own training); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
@@ -56,6 +59,10 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         deploy.check_memory(memory, memory_neurons, where=WHERE)
     attribute = validation.boolean(attribute, "attribute", where=WHERE)
     steps_per_sample = deploy.check_steps_per_sample(steps_per_sample, where=WHERE)
+    readout_steps = deploy.check_readout_steps(readout_steps, where=WHERE)
+    if readout_steps and (memory_neurons or steps_per_sample > 1):
+        raise validation.error("a held readout needs the exact memory and one step per sample: drop "
+                               "--memory-neurons / --steps-per-sample", "readout_steps", where=WHERE)
     validation.choice(hardware, ("none",) + HARDWARE, "hardware", where=WHERE)
     if hardware != "none" and params is not None:
         # a file holds weights, not its training data and settings (psmnist: hours of training)
@@ -79,6 +86,9 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     else:
         lmu = read_file(LMU.load, params)
         task = deploy.task_of(lmu, task)
+    if readout_steps and task != "psmnist":
+        raise validation.error(f"a readout period is for psmnist (digits), not {task}", "readout_steps",
+                               where=WHERE)
     if task == "psmnist":
         data.mnist_path()  # the data package is installed (MissingDataError says how to install it)
     if task == "window-rms" and n_test is not None:
@@ -110,7 +120,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     results = deploy.deploy(
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
-        memory=memory, attribute=attribute, steps_per_sample=steps_per_sample,
+        memory=memory, attribute=attribute, steps_per_sample=steps_per_sample, readout_steps=readout_steps,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
@@ -122,7 +132,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     print(f"{task}, {neurons} on {backend}: {metric} {results[metric]:.4f}" + compared
           + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
           + f"; {results['steps_per_s']:.0f} steps/s"
-          + (f" ({steps_per_sample} per sample)" if steps_per_sample > 1 else ""))
+          + (f" ({steps_per_sample} per sample)" if steps_per_sample > 1 else "")
+          + (f"; output averaged over a {readout_steps}-step readout per digit" if readout_steps else ""))
     if "report" in results:
         print(deploy.format_report(results["report"]))
     if "resources" in results:
@@ -205,6 +216,10 @@ COMMANDS = {
                    "held this long, the memory's window and the hidden synapse stretched to match, the output "
                    "read at each sample's last step; more steps give the hidden neurons (at most one spike per "
                    "step on Loihi) more spikes per sample", group="deployment"),
+            Option("readout_steps", int, "psmnist: after each digit hold its last pixel and the (exact, host) "
+                   "memory's state this many steps and score the output averaged over them (spike counts, "
+                   "at most one spike per step on Loihi, instead of one step's spikes); default 0: the last "
+                   "step", group="deployment"),
             Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); mackey-glass, "
                    "samples of the test part (default all); psmnist, test digits presented back to back (default 100)", group="test data"),
             Option("seed", int, "seed of the test signal and of the demo network", group="test data"),

@@ -70,6 +70,11 @@ def run(
     ``psmnist-params.npz`` and ``psmnist-training.png`` (when it trains), and
     ``psmnist-params-noise.npz`` (with ``memory_noise > 0``); returns the JSON's content
     with ``"files"``.
+
+    ``n_spiking=0`` skips the time-domain runs, ``keras_batches=0`` the keras-lmu timing:
+    then it only trains and tests in rate mode, writing the parameter file to deploy
+    (``nengo-lmu deploy --params psmnist-params.npz --backend loihi-sim --readout-steps
+    50``, :func:`nengo_lmu.deploy.hold_readout`).
     """
     import nengo
 
@@ -88,13 +93,13 @@ def run(
     epochs = integer(epochs, "epochs", high=10_000)
     n_train = integer(n_train, "n_train", high=N_TRAIN)
     batch_size = integer(batch_size, "batch_size", high=n_train)
-    n_spiking = integer(n_spiking, "n_spiking", high=N_TEST)
+    n_spiking = integer(n_spiking, "n_spiking", low=0, high=N_TEST)
     steps_per_sample = integer(steps_per_sample, "steps_per_sample", high=100)
     average_last = integer(average_last, "average_last", high=784 * steps_per_sample)
     memory_neurons = integer(memory_neurons, "memory_neurons", high=MAX_NEURONS // order)
     noise_digits = integer(noise_digits, "noise_digits", high=n_train)
     finetune_epochs = integer(finetune_epochs, "finetune_epochs", high=10_000)
-    keras_batches = integer(keras_batches, "keras_batches", high=1000)
+    keras_batches = integer(keras_batches, "keras_batches", low=0, high=1000)
     seed = integer(seed, "seed", low=0)
     lr, finetune_lr = number(lr, "lr"), number(finetune_lr, "finetune_lr")
     input_scale, firing_rate_scale = number(input_scale, "input_scale"), number(firing_rate_scale, "firing_rate_scale")
@@ -163,7 +168,7 @@ def run(
             hidden_synapse=hidden_synapse or None, dt=DT / k,
         ),
         "spiking_memory": lmu.with_neurons(memory=spiking_memory(lmu, x_train, **memory), dt=DT / k),
-    }
+    } if n_spiking else {}
     results["time_domain"] = {}
     for name, net in runs.items():
         start = time.perf_counter()
@@ -198,8 +203,9 @@ def run(
                 f"coefficient {e['relative_median']:.3g}); hidden input relative error "
                 f"{e['hidden_input_relative']:.3g}")
 
-    results["keras_lmu_rnn"] = keras_lmu_speed(order, units, batch_size, keras_batches, x_train)
-    log(f"keras-lmu (rnn mode) training: {results['keras_lmu_rnn']['samples_per_s']:.1f} samples/s")
+    if keras_batches:
+        results["keras_lmu_rnn"] = keras_lmu_speed(order, units, batch_size, keras_batches, x_train)
+        log(f"keras-lmu (rnn mode) training: {results['keras_lmu_rnn']['samples_per_s']:.1f} samples/s")
     if "history" in results:
         results["figure"] = save_figure(_history_figure(results["history"]), out_dir, "psmnist-training", overwrite)
         files.append(results["figure"])
@@ -353,7 +359,7 @@ COMMANDS = {
             Option("input_scale", float, "initial e_x: scales the memory up to where ReLUs with Glorot weights "
                    "learn fast"),
             Option("n_train", int, f"training images used (of {N_TRAIN:,})"),
-            Option("n_spiking", int, f"test digits run in the time domain (of {N_TEST:,})"),
+            Option("n_spiking", int, f"test digits run in the time domain (of {N_TEST:,}; 0: none)"),
             Option("firing_rate_scale", float, "spiking hidden: rate scaling"),
             Option("hidden_synapse", float, "spiking hidden: output lowpass in s (0: none; the readout is trained "
                    "for the last step only)"),
@@ -384,7 +390,7 @@ COMMANDS = {
             Option("noise_digits", int, "training digits to measure the memory error on"),
             Option("finetune_epochs", int, "noise-aware fine-tuning epochs"),
             Option("finetune_lr", float, "fine-tuning Adam learning rate (cosine decay)"),
-            Option("keras_batches", int, "timed keras-lmu batches (rnn mode)"),
+            Option("keras_batches", int, "timed keras-lmu batches (rnn mode; 0: none)"),
             Option("seed", int, "seed of the initial weights"),
             Option("params", str, "skip training: load these parameters (.npz, from LMU.save_params)"),
         ),
