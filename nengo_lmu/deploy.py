@@ -181,13 +181,13 @@ def test_data(task, lmu, n_test=None, seed=1, readout_steps=0):
     (:func:`with_readout`, :func:`hold_readout`, :func:`score`); ``x`` stays the digits
     and ``n_steps`` counts the steps per digit in ``u``.
     """
-    if task == "mackey-glass":
-        return mackey_glass_test(getattr(lmu, "metadata", None), lmu.dt, n_test)
-    n_test = validation.integer(TASKS[task]["n_test"] if n_test is None else n_test, "n_test", where="deploy")
     readout_steps = check_readout_steps(readout_steps, where="deploy")
     if readout_steps and TASKS[task]["kind"] != "sequences":
         raise validation.error(f"a readout period is for tasks of sequences (psmnist), not {task}",
                                "readout_steps", where="deploy")
+    if task == "mackey-glass":
+        return dict(mackey_glass_test(getattr(lmu, "metadata", None), lmu.dt, n_test), readout_steps=0)
+    n_test = validation.integer(TASKS[task]["n_test"] if n_test is None else n_test, "n_test", where="deploy")
     if task == "window-rms":
         window = int((getattr(lmu, "metadata", None) or {}).get("window", round(lmu.theta / lmu.dt)))
         if n_test <= 2 * window:
