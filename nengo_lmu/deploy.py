@@ -362,15 +362,15 @@ def memory_error(lmu, backend="loihi-sim", memory_neurons=100, steps_per_sample=
         from . import loihi
 
         ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
-    stream, _ = stream_network(net, present(test["u"], steps_per_sample))
     size = lmu.memory_d * lmu.order
-    with stream:
+    with net:
         sink = nengo.Node(size_in=size, label="memory state")
         net.memory.connect_state(sink, np.eye(size))
         probe = nengo.Probe(sink, synapse=None)
-    kwargs = {"input_ranges": ranges} if ranges else {}
-    with backends.simulator(stream, backend=backend, dt=lmu.dt, **kwargs) as sim:
-        backends.run_steps(sim, len(test["u"]) * steps_per_sample)
+    u = present(test["u"], steps_per_sample)
+    sim, _, _ = build(net, u, backend, ranges)
+    with sim:
+        backends.run_steps(sim, len(u))
         m = sampled(sim.data[probe], steps_per_sample)
     keep = slice(test["skip"] or 2 * round(lmu.theta / lmu.dt), None)
     error = m[keep] - states.reshape(-1, size)[keep]

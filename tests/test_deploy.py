@@ -200,8 +200,9 @@ def test_memory_statistics_are_the_memory_inputs_rms():
     assert on_chip.memory.neuron_type != spiking.memory.neuron_type  # the backend's memory options
 
 
-def test_deploy_runs_the_exact_memory_once(monkeypatch):
-    """The reference outputs and the input ranges both read one run of the exact memory."""
+@pytest.fixture
+def exact_memory_runs(monkeypatch):
+    """The number of sequences of each run of the exact memory (``LMU.memory_states``)."""
     calls = []
     memory_states = LMU.memory_states
 
@@ -210,10 +211,15 @@ def test_deploy_runs_the_exact_memory_once(monkeypatch):
         return memory_states(self, x)
 
     monkeypatch.setattr(LMU, "memory_states", counted)
+    return calls
+
+
+def test_deploy_runs_the_exact_memory_once(exact_memory_runs):
+    """The reference outputs and the input ranges both read one run of the exact memory."""
     results = deploy.deploy(TRAINED, n_test=1200, neurons="rate")  # a parameter file: loaded first
     assert results["reference"]["nrmse"] < 0.05 and results["nrmse"] < 0.05
     assert results["backend"] == "nengo" and results["n_steps"] == 1200
-    assert len(calls) == 1
+    assert len(exact_memory_runs) == 1
 
 
 def test_deploy_on_loihi_builds_once_and_reports_that_build(monkeypatch):
@@ -385,21 +391,13 @@ def test_deploy_command_names_the_memory_that_fits(tmp_path, capsys):
     assert "--memory-neurons" in err and "memory_neurons=127" in err
 
 
-def test_spiking_memory_deployment_on_loihi_runs_the_exact_memory_once(monkeypatch):
+def test_spiking_memory_deployment_on_loihi_runs_the_exact_memory_once(exact_memory_runs):
     """The chip-fit check of a spiking memory (which reads the decoded state on the host)
     takes its input ranges from the same run of the exact memory."""
     pytest.importorskip("nengo_lmu.loihi")
-    calls = []
-    memory_states = LMU.memory_states
-
-    def counted(self, x):
-        calls.append(len(x))
-        return memory_states(self, x)
-
-    monkeypatch.setattr(LMU, "memory_states", counted)
     results = deploy.deploy(TRAINED, backend="loihi-simreal", memory_neurons=20, n_test=1100)
     assert results["resources"].fits and results["nrmse"] < 0.5
-    assert len(calls) == 1
+    assert len(exact_memory_runs) == 1
 
 
 # --- held samples -------------------------------------------------------------------
