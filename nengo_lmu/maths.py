@@ -474,6 +474,23 @@ def state_scales(cov, n_std=2.5):
     return n_std * np.sqrt(np.maximum(np.diag(cov), 1e-12))
 
 
+def step_response_peak(A, B, dt, n_steps):
+    """The largest magnitude each state reaches after a unit step input from rest.
+
+    The exact (zero-order-hold) system ``(A, B)`` stepped at ``dt`` for ``n_steps`` steps
+    with input 1: what a memory at rest holds when its input switches on. For a Legendre
+    memory the step fills the window within ``theta`` and the state then settles at
+    ``(1, 0, ..., 0)``, so ``theta / dt`` steps (and a few more) see the peaks.
+    """
+    n_steps = validation.integer(n_steps, "n_steps", where="step_response_peak")
+    Ad, Bd = discretize(A, B, dt)
+    m, peak = np.zeros(Ad.shape[0]), np.zeros(Ad.shape[0])
+    for _ in range(n_steps):
+        m = Ad @ m + Bd[:, 0]
+        np.maximum(peak, np.abs(m), out=peak)
+    return peak
+
+
 def delayed(signal, steps):
     """``signal`` delayed by ``steps`` samples along axis 0, zero before the start."""
     signal = np.asarray(signal, dtype=float)

@@ -32,6 +32,43 @@ from . import maths, validation
 DEFAULT_RMS = 0.5
 
 
+#: a memory's range covers its input switching on from rest, a step of this many RMS...
+SWITCH_ON_RMS = 1.0
+#: ...where that takes at most this many times the coefficient's stationary range
+SWITCH_ON_CAP = 2.0
+
+
+def with_switch_on(scales, order, theta, dt, rms):
+    """``scales`` widened so that each coefficient also holds its input switching on.
+
+    A memory scaled for the stationary statistics of a slow input gives its high
+    coefficients small ranges; an input that starts from rest at a value of the order of
+    its RMS (a step at switch-on) drives them far out of range (issue 11: a step of 0.2
+    RMS drove coefficients 5-8 of an order-16 memory over 1 s to 10-890 standard
+    deviations), and what the clipped coefficients lose feeds the lower ones through the
+    memory's dynamics, so the output is wrong for a whole window after every switch-on.
+    Each scale becomes at least ``SWITCH_ON_RMS * rms`` times the coefficient's peak
+    response to a unit step (:func:`~nengo_lmu.maths.step_response_peak`), but never
+    more than ``SWITCH_ON_CAP`` times the stationary scale: a wider range costs precision
+    in the steady state (issue 11, the grid against nengolib: uncapped, the worst ratio
+    rose from 0.85 to 0.96; capped at 2, 0.76, and the switch-on config fell from 0.85 to
+    0.66). Where the input never switches on within the scored run the wider ranges only
+    cost: the trained window-rms LMU with its memory on the Loihi emulator went from
+    0.050-0.055 to 0.060, config L1 from 0.070 to 0.075 (README).
+    """
+    peak = _switch_on_peak(int(order), float(theta), float(dt))
+    scales = np.asarray(scales, dtype=float)
+    return np.maximum(scales, np.minimum(SWITCH_ON_RMS * float(rms) * peak, SWITCH_ON_CAP * scales))
+
+
+@functools.lru_cache(maxsize=32)
+def _switch_on_peak(order, theta, dt):
+    A, B = maths.legendre_ss(order, theta)
+    peak = maths.step_response_peak(A, B, dt, int(np.ceil(1.5 * theta / dt)) + 2)
+    peak.flags.writeable = False
+    return peak
+
+
 class InputStatistics:
     """What a memory's input is like, as far as its state scaling is concerned.
 
@@ -98,12 +135,11 @@ class WhiteNoise(InputStatistics):
         that band and RMS. Slower inputs are held less accurately than with their own
         statistics, because the high coefficients keep the range the fastest input
         needs, and its output reads the Legendre polynomials, not the least-squares
-        readout that given statistics get (issue 11, measured on white inputs of RMS
-        0.3, orders 4, 8, 16 over 0.3 s, 100 neurons per coefficient: at the full band
-        1.00-1.75x the error with the right statistics, at 0.3 of it 1.69-3.87x, at a
-        tenth 2.09-8.25x). When the input is slower or its RMS known, pass its
-        statistics, or :func:`measure` them on a run of it (0.56-2.09x on the same
-        cases).
+        readout that given statistics get: up to several times the error of the right
+        statistics on inputs at a tenth of the band (issue 11, ``nengo-lmu accuracy
+        --against statistics``; the figures are in the README). When the input is
+        slower or its RMS known, pass its statistics, or :func:`measure` them on a run
+        of it.
 
         Before issue 11 the default was ``pi`` times that band (``order / (2 theta)``
         Hz), which measured 1.1-6x the error of this one.
@@ -115,7 +151,10 @@ class WhiteNoise(InputStatistics):
         return _state_covariance(int(order), float(theta), self.high, self.rms, float(dt))
 
     def scales(self, order, theta, dt, n_std):
-        return maths.state_scales(self.covariance(order, theta, dt), n_std)
+        """``n_std`` standard deviations of the stationary state, widened to hold the
+        input switching on (:func:`with_switch_on`)."""
+        return with_switch_on(maths.state_scales(self.covariance(order, theta, dt), n_std), order, theta, dt,
+                              self.rms)
 
     def delay_readout(self, order, theta, dt, r, state_noise=None, prior=None):
         """The Wiener readout for this white noise (:func:`nengo_lmu.maths.wiener_readout`)."""
@@ -153,9 +192,14 @@ class Measured(InputStatistics):
         False: each sequence starts from rest, as a dataset's sequences do (their
         start-up transient counts). True: each sequence is a stretch of a signal that
         went on before it, so the memory starts in the steady state of the sequence's
-        first value (as though that value had been held for a whole window): the
-        stationary statistics, without the start-up step that otherwise inflates the
-        high coefficients' scales by up to 100x (:func:`measure` uses this).
+        first value (as though that value had been held for a whole window) and the
+        first window (``theta``) of each sequence is left out of the statistics, the
+        memory's warm-up from that guessed past: the stationary statistics, without the
+        start-up step that otherwise inflates the high coefficients' scales by up to
+        100x (:func:`measure` uses this). Issue 11: counting the warm-up, 10 s of a
+        0.85 Hz input gave an order-16 memory over 0.3 s high coefficients 27-200x the
+        stationary ones (the held first value's kink), and 1.8x the error of the right
+        statistics.
 
     Attributes
     ----------
@@ -198,13 +242,21 @@ class Measured(InputStatistics):
             states = (m + (m0 := m0 @ Ad.T) for m in states)
         return states
 
+    def warmup_steps(self, theta, dt):
+        """Steps left out at the start of each sequence: a window (``theta / dt``) for a
+        ``continuing`` signal, at most half of it; none from rest (the start-up counts)."""
+        if not self.continuing:
+            return 0
+        return min(int(round(float(theta) / float(dt))), self.u.shape[1] // 2)
+
     def coefficient_rms(self, order, theta, dt):
         """The RMS of each of the ``order`` coefficients over the inputs (memoised)."""
         key = (int(order), float(theta), float(dt))
         if key not in self._coefficient_rms:
             sq, count = np.zeros(int(order)), 0
+            skip = self.warmup_steps(theta, dt)
             for t, m in enumerate(self._states(order, theta, dt)):
-                if t % self.stride == 0:
+                if t >= skip and t % self.stride == 0:
                     sq += np.sum(m**2, axis=(0, 1))
                     count += m.shape[0] * m.shape[1]
             self._coefficient_rms[key] = np.sqrt(np.maximum(sq / count, 1e-12))
@@ -226,8 +278,9 @@ class Measured(InputStatistics):
             lag = r * float(theta) / float(dt) - 0.5  # samples before the latest one
             first = self.u[:, 0, :] if self.continuing else np.zeros_like(self.u[:, 0, :])
             mm, ym, count = np.zeros((int(order), int(order))), np.zeros((len(r), int(order))), 0
+            skip = self.warmup_steps(theta, dt)
             for k, m in enumerate(self._states(order, theta, dt)):
-                if k % self.stride:
+                if k < skip or k % self.stride:
                     continue
                 pos = k - lag
                 lo = np.floor(pos).astype(int)
@@ -251,60 +304,95 @@ class Measured(InputStatistics):
         return maths.least_squares_readout(cov, cross, state_noise, prior)
 
     def scales(self, order, theta, dt, n_std):
-        return float(n_std) * self.margin * self.coefficient_rms(order, theta, dt)
+        """``n_std`` times the margin times each coefficient's RMS; for a ``continuing``
+        signal widened to hold it switching on (:func:`with_switch_on`; from rest the
+        start-up is in the statistics already)."""
+        scales = float(n_std) * self.margin * self.coefficient_rms(order, theta, dt)
+        return with_switch_on(scales, order, theta, dt, self.rms) if self.continuing else scales
 
     def white_noise(self, high=None):
         """White noise with this input's RMS, up to ``high`` (default: :attr:`high`) Hz."""
         return WhiteNoise(self.high if high is None else high, self.rms)
 
 
-def measure(signal, duration=10.0, dt=0.001, high=None):
-    """Statistics measured on a short run of the real input: the one call for a memory
-    whose input's statistics are unknown.
+#: seconds :func:`measure` runs a process or function first, to estimate its band
+MEASURE_FIRST_SECONDS = 10.0
+#: at most this many seconds of a process or function are run by :func:`measure`
+MAX_MEASURE_SECONDS = 300.0
+#: :func:`measure` runs a process or function until it has seen this many independent
+#: samples of it (``2 duration high``): margin ``1 + 2 / sqrt(200) = 1.14``. Issue 11:
+#: stretches of 100 samples of white noise had RMS 10 % apart (one 22 % below the
+#: input's, and its memory had 1.6x the error of the right statistics)
+MEASURE_SAMPLES = 200
+#: states used by :func:`measure`'s statistics at most (every ``stride``-th step beyond)
+MEASURE_MAX_STATES = 100_000
+
+
+def measure(signal, duration=None, dt=0.001, high=None):
+    """Statistics measured on a run of the real input: the one call for a memory whose
+    input's statistics are unknown.
 
     ``LegendreMemory(..., input_statistics=measure(signal))``. The exact memory runs over
-    ``duration`` seconds of ``signal`` as a stretch of a continuing signal
-    (:class:`Measured` with ``continuing=True``): its coefficients' RMS, enlarged by
-    :func:`measurement_margin` (room for a longer run of the input to be larger than this
-    one, which a short run of a slow input easily underestimates), give the scales, and
-    the states and the input give the least-squares delay readout
+    ``signal`` as a stretch of a continuing signal (:class:`Measured` with
+    ``continuing=True``, its first window left out as warm-up): its coefficients' RMS,
+    enlarged by :func:`measurement_margin` (room for a longer run of the input to be
+    larger than this one, which a short run of a slow input easily underestimates), give
+    the scales, and the states and the input give the least-squares delay readout
     (``delay_readout=True``, which ``readout="auto"`` uses).
 
-    Issue 11, measured on band-limited white inputs (RMS 0.3) at 0.1, 0.3 and 1 of the
-    band of memories of orders 4, 8 and 16 over 0.3 s, 100 LIF neurons per coefficient,
-    learning from 10 s of another stretch of the input: 0.56-2.09x the error with the
-    right statistics (7 of 9 cases within 1.3x; above: order 4 at 0.3 of the band 1.65x,
-    order 16 at 0.1 of it 2.09x), against 1.00-8.25x for the default statistics. Without
-    the margin two of the nine derailed (8.5x and 20x: scales from 10 s of a 0.2-0.4 Hz
-    input were 1.3-1.6x too small). Longer runs of slow inputs are better (the margin
-    shrinks as ``1 / sqrt(duration * band)``).
+    A process or a function is run for ``duration`` seconds; by default (None) until it
+    has shown :data:`MEASURE_SAMPLES` independent samples (``2 duration band``, its band
+    estimated by :func:`rice_bandwidth` on a first :data:`MEASURE_FIRST_SECONDS` s), at
+    least those 10 s and at most :data:`MAX_MEASURE_SECONDS` (300 s): a 0.64 Hz input is
+    run for about 160 s, one of 0.33 Hz or slower for 300 s, one of 10 Hz or more for 10
+    s. That takes seconds of computing, and the margin is then about 1.14. A periodic
+    process (a ``nengo.processes.WhiteSignal`` repeats after its ``period``) shows nothing
+    new after one period: give ``duration`` or a period that long. Samples (an array) are
+    used as they are, all of them.
+
+    Issue 11 (``nengo-lmu accuracy --against statistics``): on band-limited white inputs
+    (RMS 0.3) at 0.1, 0.3 and 1 of the band of memories of orders 4, 8 and 16 over 0.3 s,
+    100 LIF neurons per coefficient, learning from another stretch of the input, 3 seeds;
+    the figures are in the README.
 
     Parameters
     ----------
     signal : nengo.Process, callable or array_like
-        The input: a process (run for ``duration``), a function of time ``t`` (sampled
-        at ``dt, 2 dt, ...``, like a ``nengo.Node`` output), or samples one per ``dt``
-        (all of them are used).
-    duration : float
-        Seconds of a process or function to run. Longer is safer for slow inputs:
-        several periods of the input's slowest important frequency.
+        The input: a process, a function of time ``t`` (sampled at ``dt, 2 dt, ...``,
+        like a ``nengo.Node`` output), or samples one per ``dt``.
+    duration : float or None
+        Seconds of a process or function to run (None: long enough, see above).
     dt : float
         The memory's time step.
     high : float or None
         The input's band limit in Hz, if known (kept for the backends).
     """
     dt = validation.positive(dt, "dt", where="measure")
-    if isinstance(signal, nengo.Process):
-        n = int(round(validation.positive(duration, "duration", where="measure") / dt))
-        u = np.asarray(signal.run_steps(n, dt=dt), dtype=float)
-    elif callable(signal):
-        n = int(round(validation.positive(duration, "duration", where="measure") / dt))
-        u = np.asarray([np.ravel(signal(dt * (k + 1))) for k in range(n)], dtype=float)
+    if duration is not None:
+        duration = validation.positive(duration, "duration", where="measure")
+        if duration > MAX_MEASURE_SECONDS:
+            raise validation.error(f"must be at most {MAX_MEASURE_SECONDS:g} s (got {duration!r})", "duration",
+                                   where="measure")
+
+    def first(seconds):  # the signal's samples over its first ``seconds``
+        n = int(round(seconds / dt))
+        if isinstance(signal, nengo.Process):
+            return np.asarray(signal.run_steps(n, dt=dt), dtype=float)
+        return np.asarray([np.ravel(signal(dt * (k + 1))) for k in range(n)], dtype=float)
+
+    if isinstance(signal, nengo.Process) or callable(signal):
+        u = first(duration if duration is not None else MEASURE_FIRST_SECONDS)
+        if duration is None:
+            band = rice_bandwidth(u.reshape(len(u), -1), dt)
+            wanted = min(MEASURE_SAMPLES / (2 * max(band, 1e-12)), MAX_MEASURE_SECONDS)
+            if wanted > MEASURE_FIRST_SECONDS:
+                u = first(wanted)
     else:
         u = np.asarray(signal, dtype=float)
     if u.ndim == 1:
         u = u[:, None]
-    return Measured(u.T[:, :, None], high=high, continuing=True, delay_readout=True,
+    stride = max(1, len(u) // MEASURE_MAX_STATES)
+    return Measured(u.T[:, :, None], stride=stride, high=high, continuing=True, delay_readout=True,
                     margin=measurement_margin(u, dt))
 
 

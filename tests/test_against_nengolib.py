@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from nengo.exceptions import ValidationError
 
 from nengo_lmu import maths
 from nengo_lmu.bench import against_nengolib as bench
@@ -66,3 +67,31 @@ def test_command_line_refuses_a_missing_nengolib_python(tmp_path, capsys):
     assert cli.main(args) == 2
     assert "--nengolib-python: no such file" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+def test_run_grid_checks_its_output_directory_before_the_run(tmp_path):
+    # a long grid must not run and then fail to save
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    calls = []
+    with pytest.raises(ValidationError, match="out_dir"):
+        bench.run_grid(out_dir=str(blocker / "results"), grid=bench.SMALL_GRID,
+                       make_memory=lambda cfg, p: calls.append(cfg), progress=None)
+    assert calls == [] and blocker.read_text() == "mine"
+
+
+def test_unknown_statistics_command_compares_measure_and_default_with_the_right_statistics(tmp_path, capsys):
+    """Issue 11: ``nengo-lmu accuracy --against statistics`` (the small grid: one case, one seed)."""
+    from nengo_lmu import cli
+
+    assert cli.main(["accuracy", "--against", "statistics", "--small", "-o", str(tmp_path)]) == 0
+    assert "within 1.3x of the right statistics" in capsys.readouterr().out
+    assert sorted(os.listdir(tmp_path)) == ["unknown-statistics.json", "unknown-statistics.png"]
+    with open(tmp_path / "unknown-statistics.json") as f:
+        result = json.load(f)
+    (row,) = result["rows"]
+    assert set(row["nrmse"]) == {"right", "measured", "default"}
+    assert row["measured_ratio"] == pytest.approx(row["mean"]["measured"] / row["mean"]["right"])
+    assert all(0 < e[0] < 0.5 for e in row["nrmse"].values())
+    # measured on its own run, measure() is about as good as the right statistics (1.0x here)
+    assert row["measured_ratio"] < 2

@@ -45,6 +45,8 @@ API = [
     ("a zero time step", lambda: maths.discretize(A4, B4, 0.0), r"discretize\.dt: "),
     ("a delay outside the window", lambda: maths.legendre_readout(4, 1.5), r"legendre_readout\.r: must lie in \[0, 1\]"),
     ("no example input", lambda: statistics.Measured(np.zeros((0, 3))), r"Measured\.u: "),
+    ("measure too long", lambda: statistics.measure(lambda t: 0.0, duration=301.0),
+     r"measure\.duration: must be at most 300 s"),
     ("LMU theta as a string", lambda: LMU(8, 4, "0.1"), r"LMU\.theta: must be a finite number > 0"),
     ("fractional units", lambda: LMU(2.5, 4, 0.1), r"LMU\.units: must be an integer"),
     ("a negative rate scale", lambda: LMU(8, 4, 0.1, firing_rate_scale=-1), r"LMU\.firing_rate_scale: "),

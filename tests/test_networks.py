@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from nengo.exceptions import ValidationError
 
-from nengo_lmu import LegendreMemory, discretize, legendre_readout, legendre_ss, maths
+from nengo_lmu import LegendreMemory, discretize, legendre_readout, legendre_ss, maths, statistics
 from nengo_lmu.networks import allocate_neurons
 
 
@@ -237,10 +237,14 @@ def test_scaled_state_fits_radius(order, theta, high, Simulator):
     duration = max(3.0, 10 * theta)
     mem, data = run(lambda p: LegendreMemory(order, theta, neuron_type=None, input_statistics=p),
                     Simulator, duration=duration, high=high)
-    x = data["state"][int(2 * theta / 1e-3):] / mem.scales
-    std = x.std(axis=0)
+    # the stationary scales put n_std standard deviations on the radius...
+    stationary = maths.state_scales(statistics.WhiteNoise(high, 0.3).covariance(order, theta, 1e-3), mem.n_std)
+    state = data["state"][int(2 * theta / 1e-3):]
+    std = (state / stationary).std(axis=0)
     assert np.all(std > 0.5 / mem_n_std(mem)) and np.all(std < 2.0 / mem_n_std(mem))
-    assert np.abs(x).max() < 1.6
+    # ...and the memory's own are those, widened at most twice to hold a switch-on
+    assert np.all(mem.scales >= stationary) and np.all(mem.scales <= statistics.SWITCH_ON_CAP * stationary * 1.0001)
+    assert np.abs(state / mem.scales).max() < 1.6
 
 
 def mem_n_std(mem):
@@ -248,7 +252,6 @@ def mem_n_std(mem):
 
 
 def test_statistics_strategies_and_their_shorthands():
-    from nengo_lmu import statistics
     from nengo_lmu.networks import data_scales, input_statistics
 
     process = nengo.processes.WhiteSignal(1.0, high=4, rms=0.3)
@@ -272,7 +275,10 @@ def test_default_input_statistics_cover_the_memory_band():
     high, rms = 6 / (2 * np.pi * 0.2), 0.5
     assert mem.input_high == pytest.approx(high) == pytest.approx(maths.memory_band(6, 0.2))
     cov = maths.white_noise_covariance(mem.A, mem.B, high, rms, dt=1e-3)
-    assert np.allclose(mem.scales, 3.25 * np.sqrt(np.diag(cov)))
+    stationary = 3.25 * np.sqrt(np.diag(cov))
+    assert np.allclose(mem.scales, statistics.with_switch_on(stationary, 6, 0.2, 1e-3, rms))
+    # at the whole band the low coefficients' ranges hold a switch-on already
+    assert np.allclose(mem.scales[:4], stationary[:4])
 
 
 def test_auto_mapping_avoids_an_unstable_continuous_loop():
@@ -287,28 +293,87 @@ def test_auto_mapping_avoids_an_unstable_continuous_loop():
 def test_measured_continuing_matches_white_noise_statistics():
     # a long white signal measured as a continuing stretch gives the stationary scales;
     # measured from rest, the start-up step inflates the high coefficients
-    from nengo_lmu import statistics
-
-    order, theta, high = 6, 0.1, 3.0
+    order, theta, high, dt = 6, 0.1, 3.0, 1e-3
     process = nengo.processes.WhiteSignal(20.0, high=high, rms=0.3, seed=2)
-    u = process.run_steps(20000, dt=1e-3)[:, 0]
-    white = statistics.WhiteNoise(high, 0.3).scales(order, theta, 1e-3, 1.0)
-    cont = statistics.Measured(u[None], continuing=True).scales(order, theta, 1e-3, 1.0)
-    rest = statistics.Measured(u[None]).scales(order, theta, 1e-3, 1.0)
+    u = process.run_steps(20000, dt=dt)[:, 0]
+    white = np.sqrt(np.diag(statistics.WhiteNoise(high, 0.3).covariance(order, theta, dt)))
+    continuing = statistics.Measured(u[None], continuing=True)
+    cont = continuing.coefficient_rms(order, theta, dt)
+    rest = statistics.Measured(u[None]).coefficient_rms(order, theta, dt)
     assert np.allclose(cont[:3], white[:3], rtol=0.3)
     assert np.all(cont[3:] < rest[3:])
+    # the scales: n_std times the RMS; a continuing signal's widened to hold it switching on
+    assert np.allclose(continuing.scales(order, theta, dt, 2.0),
+                       statistics.with_switch_on(2.0 * cont, order, theta, dt, continuing.rms))
+    assert np.allclose(statistics.Measured(u[None]).scales(order, theta, dt, 2.0), 2.0 * rest)
     # measure(): the same from samples, a process or a function of time, times its margin
     measured = statistics.measure(u)
-    assert measured.margin == statistics.measurement_margin(u, 1e-3) > 1
-    assert np.allclose(measured.scales(order, theta, 1e-3, 1.0), cont * measured.margin)
+    assert measured.margin == statistics.measurement_margin(u, dt) > 1
+    expected = statistics.with_switch_on(cont * measured.margin, order, theta, dt, continuing.rms)
+    assert np.allclose(measured.scales(order, theta, dt, 1.0), expected)
     from_process = statistics.measure(process, duration=20.0)
-    assert np.allclose(from_process.scales(order, theta, 1e-3, 1.0), cont * measured.margin)
+    assert np.allclose(from_process.scales(order, theta, dt, 1.0), expected)
     assert statistics.measure(lambda t: np.sin(t), duration=1.0).u.shape == (1, 1000, 1)
 
 
-def test_rice_bandwidth_and_the_measurement_margin():
-    from nengo_lmu import statistics
+def test_with_switch_on_widens_each_range_at_most_by_the_cap():
+    order, theta, dt = 8, 0.3, 1e-3
+    peak = maths.step_response_peak(*maths.legendre_ss(order, theta), dt, 460)
+    # a step fills the window within theta; the state then settles at (1, 0, ..., 0)
+    assert peak[0] == pytest.approx(1.0, abs=0.02) and np.all(peak[1:] > 0.05)
+    stationary = statistics.WhiteNoise(0.1 * maths.memory_band(order, theta), 0.3)
+    base = maths.state_scales(stationary.covariance(order, theta, dt), 3.25)
+    widened = stationary.scales(order, theta, dt, 3.25)
+    assert np.all(widened >= base) and np.all(widened <= statistics.SWITCH_ON_CAP * base + 1e-12)
+    assert np.allclose(widened, np.maximum(base, np.minimum(0.3 * peak, 2 * base)))
+    assert np.any(widened > base)  # a slow input's high coefficients are widened
+    # a fast input's stationary ranges already hold a step of its RMS
+    fast = statistics.WhiteNoise(maths.memory_band(order, theta), 0.3)
+    assert np.allclose(fast.scales(order, theta, dt, 3.25)[:3],
+                       maths.state_scales(fast.covariance(order, theta, dt), 3.25)[:3])
 
+
+def test_switch_on_keeps_the_spiking_state_closer_to_the_ideal(Simulator, monkeypatch):
+    """Issue 11: a memory scaled for a slow input, whose input switches on to its RMS from
+    rest, holds the state closer to the ideal memory's with the switch-on ranges than
+    with the stationary ones alone (measured about 0.8x the error)."""
+    order, theta = 8, 0.3
+    stats = (0.1 * maths.memory_band(order, theta), 0.3)
+
+    def state_error(cap):
+        monkeypatch.setattr(statistics, "SWITCH_ON_CAP", cap)
+        states = {}
+        for neuron_type in (None, nengo.LIF()):
+            with nengo.Network(seed=0) as model:
+                step = nengo.Node(0.3)
+                mem = LegendreMemory(order, theta, 100 * order, neuron_type=neuron_type, input_statistics=stats)
+                nengo.Connection(step, mem.input, synapse=None)
+                probe = nengo.Probe(mem.state, synapse=0.01)
+            with Simulator(model, progress_bar=False) as sim:
+                sim.run(0.9)
+            states[neuron_type is None] = sim.data[probe]
+        return np.sqrt(np.mean((states[False] - states[True]) ** 2, axis=0))[1:].mean()
+
+    assert state_error(statistics.SWITCH_ON_CAP) < 0.92 * state_error(1.0)
+
+
+def test_measured_continuing_leaves_out_the_warm_up():
+    # a continuing stretch starts from a guessed past (its first value held): the kink
+    # where the real signal takes over inflated the high coefficients' scales of 10 s of a
+    # slow input 27-200x over the stationary ones (issue 11); the first window is left out
+    order, theta, dt, high = 16, 0.3, 1e-3, 0.85
+    u = nengo.processes.WhiteSignal(100.0, high=high, rms=0.3, seed=101).run_steps(10_000, dt=dt)[:, 0]
+    measured = statistics.Measured(u[None], continuing=True)
+    assert measured.warmup_steps(theta, dt) == 300
+    assert statistics.Measured(u[None, :400], continuing=True).warmup_steps(theta, dt) == 200  # half at most
+    assert statistics.Measured(u[None]).warmup_steps(theta, dt) == 0  # from rest the start-up counts
+    white = statistics.WhiteNoise(high, 0.3).scales(order, theta, dt, 1.0)
+    ratio = measured.scales(order, theta, dt, 1.0) / white
+    assert np.all(ratio[:5] < 2)
+    assert np.all(ratio < 8), ratio  # measured 4.0 at most; 200 with the warm-up counted
+
+
+def test_rice_bandwidth_and_the_measurement_margin():
     for high in (0.3, 3.0, 20.0):
         u = nengo.processes.WhiteSignal(40.0, high=high, rms=0.3, seed=4).run_steps(40000, dt=1e-3)[:, 0]
         assert abs(statistics.rice_bandwidth(u, 1e-3) / high - 1) < 0.15
@@ -324,22 +389,28 @@ def test_rice_bandwidth_and_the_measurement_margin():
 
 
 def test_measure_is_close_to_the_right_statistics(Simulator):
-    """Issue 11: without knowing its input's statistics, one call (measure on a few seconds
-    of the input) gives about the accuracy of the right statistics (measured 0.56-2.09x on
-    nine cases; a generous bound here, one short seed)."""
+    """Issue 11: without knowing its input's statistics, one call (measure on another
+    stretch of the same kind of input, run as long as measure wants) gives about the
+    accuracy of the right statistics (``nengo-lmu accuracy --against statistics``: 0.77-1.26x
+    on nine cases, 3 seeds; a generous bound here, two short seeds)."""
     from nengo_lmu import measure
+    from nengo_lmu.statistics import MAX_MEASURE_SECONDS
 
-    errors = {}
-    process = nengo.processes.WhiteSignal(6.0, high=2.0, rms=0.3, seed=3)
-    u = process.run_steps(6000, dt=1e-3)[:, 0]
-    for name, stats in [("given", process), ("measured", measure(u[:5000])), ("default", None)]:
-        mem, data = run(lambda p: LegendreMemory(4, 0.1, 200, input_statistics=stats), Simulator,
-                        duration=6.0, high=2.0, signal_seed=3)
-        errors[name] = maths.delay_nrmse(data["u"][:, 0], data["output"][:, 0], 0.1, 1e-3)
-    assert errors["measured"] < 1.6 * errors["given"]
-    assert errors["given"] < 0.1
+    # another stretch of a 2 Hz white input: measure runs it 50 s (200 independent samples)
+    other = nengo.processes.WhiteSignal(MAX_MEASURE_SECONDS, high=2.0, rms=0.3, seed=13)
+    measured = measure(other)
+    assert measured.u.shape[1] == pytest.approx(50_000, rel=0.2)
+    errors = {"given": [], "measured": [], "default": []}
+    for seed in (0, 1):
+        for name, stats in [("given", "process"), ("measured", measured), ("default", None)]:
+            mem, data = run(lambda p: LegendreMemory(4, 0.1, 200, input_statistics=p if stats == "process" else stats),
+                            Simulator, duration=6.0, high=2.0, seed=seed, signal_seed=3)
+            errors[name].append(maths.delay_nrmse(data["u"][:, 0], data["output"][:, 0], 0.1, 1e-3))
+    mean = {k: np.mean(v) for k, v in errors.items()}
+    assert mean["measured"] < 1.6 * mean["given"]
+    assert mean["given"] < 0.1
     # the default assumes the memory's whole band: worse on this slower input, not broken
-    assert errors["default"] < 0.3
+    assert mean["given"] < mean["default"] < 0.3
 
 
 def test_synaptic_readout_is_the_default_and_works_with_weights(Simulator):
@@ -356,8 +427,6 @@ def test_synaptic_readout_is_the_default_and_works_with_weights(Simulator):
 
 
 def test_readout_auto_is_wiener_only_with_given_statistics():
-    from nengo_lmu import statistics
-
     white = LegendreMemory(4, 0.1, 40, input_statistics=(5.0, 0.3))
     assert white.readout == "wiener"
     assert LegendreMemory(4, 0.1, 40).readout == "legendre"  # the default statistics
@@ -402,8 +471,6 @@ def test_wiener_readout_lowers_the_spiking_memory_error_at_the_whole_band(Simula
 
 def test_measured_readout_matches_the_white_noise_one():
     """The readout learnt from a long run of white noise is close to the closed form."""
-    from nengo_lmu import statistics
-
     order, theta, dt = 2, 0.3, 1e-3
     high = maths.memory_band(order, theta)
     measured = statistics.measure(nengo.processes.WhiteSignal(40.0, high=high, rms=0.3, seed=2), duration=40.0)

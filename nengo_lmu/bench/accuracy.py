@@ -26,6 +26,8 @@ CONFIGS = {
 }
 PROBE_SYNAPSE = 0.01  # the metric's lowpass on output and target
 T_SKIP = 1.0  # seconds of transient left out of the metric
+#: what ``--against`` compares with
+AGAINST = ("naive", "nengolib", "statistics")
 
 
 def naive_delay_network(stim, order, theta, n_neurons, neuron_type=nengo.LIF(), tau=0.1):
@@ -120,8 +122,12 @@ def run(configs=tuple(CONFIGS), seeds=(0,), neuron_type="lif", backend="nengo", 
     small one with ``small``), against nengolib's ``RollingWindow`` measured now in the
     environment whose python is ``nengolib_python``, or else against its stored figures;
     returns :func:`~nengo_lmu.bench.against_nengolib.run_grid`'s result.
+    ``against="statistics"``: memories not told their input's statistics (``measure()``
+    on another stretch of the input, and none at all) against memories told them
+    (:mod:`nengo_lmu.bench.unknown_statistics`, the small grid with ``small``); writes
+    ``unknown-statistics.json`` and ``.png``.
     """
-    validation.choice(against, ("naive", "nengolib"), "against", where=WHERE)
+    validation.choice(against, AGAINST, "against", where=WHERE)
     validation.boolean(small, "small", where=WHERE)
     if nengolib_python is not None and not os.path.isfile(nengolib_python):
         raise validation.error(f"no such file {nengolib_python!r} (a nengolib environment's python)",
@@ -132,6 +138,15 @@ def run(configs=tuple(CONFIGS), seeds=(0,), neuron_type="lif", backend="nengo", 
         out_dir = check_output(out_dir, overwrite, where=WHERE)
         return against_nengolib.run_grid(nengolib_python, out_dir, against_nengolib.SMALL_GRID if small else None,
                                          progress=log, overwrite=overwrite)
+    if against == "statistics":
+        from . import save_figure, unknown_statistics
+
+        out_dir = check_output(out_dir, overwrite, where=WHERE)
+        result = unknown_statistics.run(unknown_statistics.SMALL_GRID if small else None, progress=log)
+        result["files"] = [save_json(result, out_dir, "unknown-statistics", overwrite),
+                           save_figure(unknown_statistics.plot(result["rows"]), out_dir, "unknown-statistics",
+                                       overwrite)]
+        return result
     configs = values(configs, "configs", lambda v, a: validation.choice(v, tuple(CONFIGS), a, where=WHERE),
                      where=WHERE)
     seeds = values(seeds, "seeds", lambda v, a: validation.integer(v, a, low=0, where=WHERE), where=WHERE)
@@ -159,12 +174,15 @@ COMMANDS = {
             Option("neuron_type", str, "neuron type", choices=tuple(sorted(NEURON_TYPES))),
             Option("backend", str, "where to run: " + ", ".join(BACKENDS), choices=tuple(BACKENDS)),
             Option("against", str, "naive: C1/C2 against the naive construction; nengolib: the grid of "
-                   "orders, neurons, windows and input bands against nengolib's RollingWindow",
-                   choices=("naive", "nengolib"), group="against nengolib"),
+                   "orders, neurons, windows and input bands against nengolib's RollingWindow; statistics: "
+                   "memories not told their input's statistics (measure() on another stretch of the input, "
+                   "and none) against memories told them (3 orders x 3 bands x 3 seeds on 20 s of input, about 15 minutes)",
+                   choices=AGAINST, group="against nengolib or the right statistics"),
             Option("nengolib_python", str, "python of an environment with nengo 2.8 and nengolib 0.5.2, to "
                    "measure nengolib now; default: its figures stored with the date they were measured",
-                   group="against nengolib"),
-            Option("small", bool, "the small grid (against nengolib)", group="against nengolib"),
+                   group="against nengolib or the right statistics"),
+            Option("small", bool, "the small grid (against nengolib or statistics)",
+                   group="against nengolib or the right statistics"),
         ),
     ),
 }

@@ -205,8 +205,9 @@ def run_grid(nengolib_python=None, out_dir="results", grid=None, make_memory=def
         ``rows`` (one per config: ``ours``, ``nengolib``, ``ratio`` = ours / nengolib),
         ``worst_ratio``, ``nengolib_source`` and ``files``.
     """
-    from . import save_figure, save_json
+    from . import check_output, save_figure, save_json
 
+    out_dir = check_output(out_dir, overwrite, where="against_nengolib")  # before the long run
     cfgs = configs(grid)
     inputs = {cfg["id"]: make_input(cfg) for cfg in cfgs}
     if nengolib_python:
