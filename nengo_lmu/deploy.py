@@ -43,6 +43,7 @@ import time
 
 import numpy as np
 import nengo
+from nengo.exceptions import ValidationError
 
 from . import backends, data, maths, networks, statistics, validation
 from .lmu import LMU
@@ -511,6 +512,24 @@ def check_memory(memory, memory_neurons, where):
     return memory
 
 
+class DoesNotFit(ValidationError):
+    """:func:`check_fits`' refusal of a spiking memory too large for one Loihi chip.
+
+    A ``ValidationError`` about ``memory_neurons`` whose message names the limit and the
+    largest number that fits; ``largest`` holds that number (0: even 1 does not fit),
+    ``exact`` whether the search closed in on it (else only ``largest`` is known to fit,
+    and ``largest + 1`` to ``memory_neurons - 1`` were not all tried), ``cores`` the cores
+    the memory asked for needs and ``reason`` the limit it exceeds, in a few words. A
+    benchmark over several sizes catches this one refusal, and nothing else, to record a
+    cell as not fitting.
+    """
+
+    largest = None
+    exact = False
+    cores = None
+    reason = None
+
+
 #: most builds :func:`check_fits` spends looking for the largest memory that fits
 #: (a bisection: 10 halve a range of 1,024 neurons per coefficient)
 FIT_BUILDS = 10
@@ -543,8 +562,9 @@ def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS, s
     Returns
     -------
     Resources
-        Those of ``make(memory_neurons)``, if it fits; else ``ValidationError`` about
-        ``memory_neurons``, naming the limit, what was asked for and the largest that fits.
+        Those of ``make(memory_neurons)``, if it fits; else :class:`DoesNotFit` (a
+        ``ValidationError`` about ``memory_neurons``), naming the limit, what was asked for
+        and the largest that fits (its ``largest``).
     """
     from . import loihi
 
@@ -557,11 +577,13 @@ def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS, s
     if asked.fits:
         return asked
     if asked.overflows:
+        exceeded = sorted({k for b in asked.overflows for k in b["overflow"]})
+        reason = f"a block exceeds a core's {'/'.join(exceeded)} limit"
         names = "; ".join(f"{b['label']} ({', '.join(f'{k} {b[k]} > {loihi.LIMITS[k]}' for k in b['overflow'])})"
                           for b in asked.overflows)
         limit = f"a block exceeds a core's limits: {names}"
     else:
-        limit = f"it needs {asked.cores} cores, more than one chip's {asked.cores_per_chip}"
+        limit = reason = f"it needs {asked.cores} cores, more than one chip's {asked.cores_per_chip}"
     # a first guess, as if every count grew in proportion to the neurons (in-axons do;
     # synapse memory grows faster, so then it is high), and the one above it: most often
     # the answer in two builds; else the bisection closes in
@@ -579,12 +601,15 @@ def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS, s
     else:  # the search stopped before it closed in
         nearest = (f"memory_neurons={fits} fits ({fails} does not)" if fits else
                    f"memory_neurons={fails} does not fit either; try fewer")
-    raise validation.error(
+    refusal = validation.error(
         f"a spiking memory of memory_neurons={memory_neurons} per coefficient does not fit one Loihi chip: "
         f"{limit}; {nearest}",
         "memory_neurons",
         where=where,
+        kind=DoesNotFit,
     )
+    refusal.largest, refusal.exact, refusal.cores, refusal.reason = fits, fails - fits == 1, asked.cores, reason
+    raise refusal
 
 
 def _spiking_type(neuron_type):
@@ -708,6 +733,26 @@ def reference(lmu, task, test, states):
     return _accuracy(outputs, test["y"]), peak
 
 
+def peak_rate(lmu, peak, firing_rate_scale):
+    """The peak hidden rate ``peak`` of :func:`reference` (Hz at ``lmu``'s own
+    ``firing_rate_scale``) at ``firing_rate_scale``; None if unknown."""
+    return None if peak is None else peak / lmu.firing_rate_scale * firing_rate_scale
+
+
+def check_peak_rate(lmu, peak_hz, firing_rate_scale, where="deploy"):
+    """Refuse a ``firing_rate_scale`` at which the hidden neurons would need more than
+    one spike per step on Loihi (``peak_hz``: :func:`peak_rate`; None passes), naming
+    the scale that fits."""
+    if peak_hz is not None and peak_hz > 1 / lmu.dt:
+        raise validation.error(
+            f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz at dt={lmu.dt:g}), but at "
+            f"firing_rate_scale={firing_rate_scale:g} the hidden neurons would need up to {peak_hz:.0f} Hz "
+            f"on this test data; nearest scale that fits: {firing_rate_scale / peak_hz / lmu.dt:.4g}",
+            "firing_rate_scale",
+            where=where,
+        )
+
+
 def last_step_outputs(lmu, x, final_states=None):
     """The rate network's outputs at the last step of the sequences ``x``, and its peak rate there.
 
@@ -771,8 +816,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     trained network's hidden neurons would need more than one spike per step on the test
     data is refused there (``ValidationError`` naming the scale that fits) before
     anything is built, and so is a spiking memory that does not fit one chip
-    (:func:`check_fits`: ``ValidationError`` naming the largest ``memory_neurons`` that
-    fits; a few resource builds, nothing run).
+    (:func:`check_fits`: :class:`DoesNotFit`, a ``ValidationError`` naming the largest
+    ``memory_neurons`` that fits; a few resource builds, nothing run).
 
     Returns
     -------
@@ -811,15 +856,9 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     # the trained rate network on the test data (numpy, cheap): its peak rate is checked
     # against the chip's limit before anything is built
     ref, peak = reference(lmu, task, test, states)
-    peak_hz = None if peak is None or neurons != "spiking" else peak / lmu.firing_rate_scale * firing_rate_scale
-    if on_loihi and peak_hz is not None and peak_hz > 1 / lmu.dt:
-        raise validation.error(
-            f"on Loihi a neuron spikes at most once per step ({1 / lmu.dt:g} Hz at dt={lmu.dt:g}), but at "
-            f"firing_rate_scale={firing_rate_scale:g} the hidden neurons would need up to {peak_hz:.0f} Hz "
-            f"on this test data; nearest scale that fits: {firing_rate_scale / peak_hz / lmu.dt:.4g}",
-            "firing_rate_scale",
-            where="deploy",
-        )
+    peak_hz = None if neurons != "spiking" else peak_rate(lmu, peak, firing_rate_scale)
+    if on_loihi:
+        check_peak_rate(lmu, peak_hz, firing_rate_scale, where="deploy")
     stats = memory_statistics(lmu, test["x"], spec["high"], steps_per_sample) if memory_neurons else None
 
     def make(n, memory=memory):

@@ -21,9 +21,13 @@ def _named(name):
     return type(name, (), {})
 
 
-def error(message, attr, obj=None, where=None):
-    """A ``ValidationError`` about ``attr`` of ``obj`` (or of the function ``where``)."""
-    return ValidationError(message, attr, obj if obj is not None else (_named(where) if where else None))
+def error(message, attr, obj=None, where=None, kind=ValidationError):
+    """A ``ValidationError`` about ``attr`` of ``obj`` (or of the function ``where``).
+
+    ``kind``: a subclass of ``ValidationError`` to raise instead, for a refusal callers
+    tell apart (e.g. :class:`nengo_lmu.deploy.DoesNotFit`).
+    """
+    return kind(message, attr, obj if obj is not None else (_named(where) if where else None))
 
 
 def is_integer(value):

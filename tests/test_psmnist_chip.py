@@ -1,5 +1,6 @@
 """psMNIST with the hidden layer on the chip: the held readout period (CI-sized: a tiny LMU, a few digits)."""
 
+import json
 import os
 
 import numpy as np
@@ -90,3 +91,108 @@ def test_deploy_command_refuses_bad_readouts_one_line(args, message, tmp_path, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and re.search(message, err), err
     assert not os.listdir(tmp_path)
+
+
+# --- nengo-lmu psmnist-chip
+
+
+def many_memories_psmnist_lmu(seed=0):
+    """A psMNIST-shaped LMU whose memory is 32 memories of order 2: all 64 coefficients'
+    neurons feed the hidden neurons' one core, whose 4,096 in-axons overflow above 63
+    neurons per coefficient (cheap to build: each memory's own weights stay small)."""
+    lmu = LMU(4, 2, 0.784, memory_d=32, output_dimensions=10, dt=0.001, seed=seed)
+    lmu.metadata = {"task": "psmnist"}
+    return lmu
+
+
+@pytest.fixture
+def psmnist_files(tmp_path):
+    paths = []
+    for name, lmu in (("tiny", tiny_psmnist_lmu()), ("many", many_memories_psmnist_lmu())):
+        paths.append(str(tmp_path / f"{name}.npz"))
+        lmu.save_params(paths[-1], metadata=lmu.metadata)
+    return paths
+
+
+def test_psmnist_chip_writes_one_row_per_cell(psmnist_files, tmp_path):
+    """Two files x (host reference + 3 memory sizes), one digit each: every cell a row, in
+    order of size; a size that does not fit one chip recorded with the largest that does,
+    the table going on."""
+    pytest.importorskip("nengo_lmu.loihi")
+    from nengo_lmu.bench import psmnist_chip
+
+    out = tmp_path / "out"
+    results = psmnist_chip.run(params=",".join(psmnist_files), memory_neurons="70,2,80", n_test=1,
+                               firing_rate_scale=300, readout_steps=3, out_dir=str(out),
+                               progress=False)
+    assert sorted(os.listdir(out)) == ["psmnist-chip.json", "psmnist-chip.png"]
+    with open(out / "psmnist-chip.json") as f:
+        saved = json.load(f)
+    rows = saved["rows"]
+    assert [(r["params"], r["memory"], r["memory_neurons"]) for r in rows] == [
+        (path, memory, n) for path in psmnist_files
+        for memory, n in (("host", 0), ("chip", 2), ("chip", 70), ("chip", 80))
+    ]
+    misfit, larger = rows[-2:]
+    assert not misfit["fits"] and misfit["largest_fit"] == 63 and misfit["largest_fit_exact"]
+    assert "memory_neurons=70" in misfit["refusal"] and "accuracy" not in misfit
+    assert misfit["cores_needed"] >= 1 and misfit["reason"] == "a block exceeds a core's in-axons limit"
+    # a larger size is known not to fit: recorded without building it again
+    assert not larger["fits"] and larger["largest_fit"] == 63 and larger["refusal"].startswith("not built")
+    for row in rows[:-2]:
+        assert row["fits"], row
+        assert 0 <= row["accuracy"] <= 1 and 0 <= row["reference"] <= 1
+        assert row["readout_steps"] == (3 if row["memory"] == "host" else 0) and row["n_test"] == 1
+        assert row["cores"] >= 1 and row["steps_per_s"] > 0
+        assert 0 <= row["spikes_per_step"]["hidden"] <= 1
+        assert ("memory" in row["spikes_per_step"]) == (row["memory"] == "chip")
+        assert row["report"]["metrics"]["deployed"] == row["accuracy"]
+    assert saved["args"]["memory_neurons"] == [2, 70, 80] and saved["args"]["params"] == psmnist_files
+    assert "does not fit" in saved["table"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(params=None), r"psmnist_chip\.params: give the parameter file"),
+        (dict(params="missing.npz"), r"params: no such file 'missing\.npz'"),
+        (dict(memory_neurons="0"), r"psmnist_chip\.memory_neurons: must be an integer in \[1, 1000\]"),
+        (dict(memory_neurons="5,5"), r"psmnist_chip\.memory_neurons: holds a value twice"),
+        (dict(memory_neurons="five"), r"psmnist_chip\.memory_neurons: must be an integer"),
+        (dict(n_test=0), r"psmnist_chip\.n_test: must be an integer in \[1, 10000\]"),
+        (dict(n_test=2000, readout_steps=1000), r"psmnist_chip\.n_test: .* more than 1,000,000; nearest that "
+                                                r"fits: 560"),
+        (dict(firing_rate_scale=-1), r"psmnist_chip\.firing_rate_scale: must be a finite number > 0"),
+        (dict(firing_rate_scale=1e6), r"psmnist_chip\.firing_rate_scale: .*tiny\.npz: on Loihi a neuron spikes at "
+                                      r"most once per step.*nearest scale that fits"),
+        (dict(readout_steps=-1), r"psmnist_chip\.readout_steps: must be an integer in \[0, 1000\]"),
+        (dict(readout_steps=1.5), r"psmnist_chip\.readout_steps: must be an integer"),
+        (dict(seed=-1), r"psmnist_chip\.seed: must be an integer >= 0"),
+    ],
+)
+def test_psmnist_chip_refuses_bad_arguments_before_any_run(kwargs, message, psmnist_files, tmp_path, monkeypatch):
+    from nengo_lmu.bench import psmnist_chip
+
+    monkeypatch.setattr(deploy, "deploy", lambda *a, **k: pytest.fail("deployed before the check"))
+    kwargs = dict(dict(params=psmnist_files[0], out_dir=str(tmp_path / "out")), **kwargs)
+    with pytest.raises(ValidationError, match=message):
+        psmnist_chip.run(**kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_psmnist_chip_refuses_a_network_of_another_task(tmp_path, monkeypatch):
+    from nengo_lmu.bench import psmnist_chip
+
+    monkeypatch.setattr(deploy, "deploy", lambda *a, **k: pytest.fail("deployed before the check"))
+    other = LMU(4, 2, 0.05, output_dimensions=1, seed=0)
+    other.save_params(tmp_path / "rms.npz", metadata={"task": "window-rms", "window": 50})
+    with pytest.raises(ValidationError, match=r"psmnist_chip\.params: .*rms\.npz: .*psmnist needs 1 input"):
+        psmnist_chip.run(params=str(tmp_path / "rms.npz"), out_dir=str(tmp_path / "out"))
+
+
+def test_psmnist_chip_command_line_errors_are_one_line(psmnist_files, tmp_path, capsys):
+    code = cli.main(["psmnist-chip", "--params", psmnist_files[0], "--memory-neurons", "3,x,0",
+                     "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--memory-neurons: must be an integer" in err, err
+    assert not (tmp_path / "out").exists()

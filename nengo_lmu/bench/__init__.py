@@ -11,7 +11,9 @@ module                        commands (entry point)
 :mod:`.accuracy`              ``accuracy`` (:func:`.accuracy.run`)
 :mod:`.scaling`               ``scaling`` (:func:`.scaling.run`)
 :mod:`.psmnist`               ``psmnist`` (:func:`.psmnist.run`)
-:mod:`.mackey_glass`          ``mackey-glass`` (:func:`.mackey_glass.run`)
+:mod:`.psmnist_chip`          ``psmnist-chip`` (:func:`.psmnist_chip.run`)
+:mod:`.mackey_glass`          ``mackey-glass`` (:func:`.mackey_glass.run`), ``mackey-glass-chip``
+                              (:func:`.mackey_glass.run_chip`)
 :mod:`.capacity`              ``capacity`` (:func:`.capacity.run`)
 :mod:`.loihi`                 ``loihi`` (:func:`.loihi.run`), ``loihi-resources``
                               (:func:`.loihi.run_resources`)
@@ -48,7 +50,8 @@ from typing import Callable, Optional, Tuple
 from .. import io, validation
 
 #: the modules holding commands, in the order ``nengo-lmu --help`` lists them
-COMMAND_MODULES = ("delay", "accuracy", "scaling", "psmnist", "mackey_glass", "capacity", "loihi", "deploy")
+COMMAND_MODULES = ("delay", "accuracy", "scaling", "psmnist", "psmnist_chip", "mackey_glass", "capacity", "loihi",
+                   "deploy")
 
 #: time steps one run may simulate: more would fill the memory with probe data
 MAX_STEPS = 1_000_000
