@@ -483,12 +483,9 @@ def step_response_peak(A, B, dt, n_steps):
     ``(1, 0, ..., 0)``, so ``theta / dt`` steps (and a few more) see the peaks.
     """
     n_steps = validation.integer(n_steps, "n_steps", where="step_response_peak")
-    Ad, Bd = discretize(A, B, dt)
-    m, peak = np.zeros(Ad.shape[0]), np.zeros(Ad.shape[0])
-    for _ in range(n_steps):
-        m = Ad @ m + Bd[:, 0]
-        np.maximum(peak, np.abs(m), out=peak)
-    return peak
+    # the state after k + 1 steps of a unit input is the sum of the first k + 1 impulse responses
+    steps = np.cumsum(impulse_response(A, B, dt, n_steps)[:, :, 0], axis=0)
+    return np.abs(steps).max(axis=0)
 
 
 def delayed(signal, steps):
