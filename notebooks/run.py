@@ -4,7 +4,7 @@
     python notebooks/run.py delay_network.ipynb   # some
 
 Each runs top to bottom with ``NENGO_LMU_SMALL=1`` in a temporary folder (files a notebook
-writes stay out of the repository). A run that writes to stderr is refused, so no log noise
+writes stay out of the repository; the decoder cache is off). A run that writes to stderr is refused, so no log noise
 (or a real warning nobody read) is ever stored; fix it or quiet it at its source.
 """
 
@@ -38,6 +38,11 @@ def execute(path, workdir):
     The kernel inherits this process's environment: set ``NENGO_LMU_SMALL=1`` first.
     """
     nb = nbformat.read(path, as_version=4)
+    # no decoder cache (a project nengorc in the kernel's folder): runs side by side
+    # (pytest -n 2) contend for the user's cache lock and nengo warns on stderr when one
+    # loses; a fresh cache of its own logs "index corrupted" on first use
+    with open(os.path.join(workdir, "nengorc"), "w") as rc:
+        rc.write("[decoder_cache]\nenabled = False\n")
     client = nbclient.NotebookClient(
         nb,
         timeout=900,

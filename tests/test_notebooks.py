@@ -45,3 +45,15 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     nb = runner.execute(path, str(tmp_path))  # raises CellExecutionError naming the failing cell
     # the first cell's quiet_startup() keeps TensorFlow's and nengo-loihi's start-up off stderr
     assert not runner.stderr_outputs(nb), runner.stderr_outputs(nb)
+
+
+def test_notebook_runs_without_the_decoder_cache(tmp_path):
+    # two runs side by side (pytest -n 2) contended for the user's cache lock, and nengo's
+    # warning on stderr failed the run that lost
+    import nbformat
+
+    path = tmp_path / "probe.ipynb"
+    cell = nbformat.v4.new_code_cell("import nengo; print(nengo.rc.getboolean('decoder_cache', 'enabled'))")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(path))
+    nb = load_runner().execute(str(path), str(tmp_path))
+    assert nb.cells[0].outputs[0]["text"].strip() == "False"
