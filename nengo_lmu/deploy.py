@@ -449,8 +449,14 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
             # Loihi the hidden block then shares that long synapse, which costs its weights
             # their precision (the synaptic current sums synapse / dt steps): the whole
             # network on the bit-true chip did worse held than at one step per sample
-            tau = options.get("synapse") or min(lmu.theta, networks.MAX_DEFAULT_TAU)
-            kwargs["memory"]["synapse"] = tau * steps_per_sample
+            tau = (options.get("synapse") or min(lmu.theta, networks.MAX_DEFAULT_TAU)) * steps_per_sample
+            if backends.is_loihi(backend):
+                from .loihi import longest_synapse
+
+                # no longer than the chip's slowest decay, which it would apply anyway
+                # (nengo-loihi refuses longer ones: Mackey-Glass held 1,000 steps asked 20 s)
+                tau = min(tau, longest_synapse(lmu.dt))
+            kwargs["memory"]["synapse"] = tau
         if memory == "chip":
             # neuron to neuron, on every backend (the Loihi options already have weights=True)
             kwargs["memory"].update(state_readout="neurons", weights=True)

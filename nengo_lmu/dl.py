@@ -62,7 +62,11 @@ class Hardware:
       (nengo-extras' NengoDL builders, which nengo-loihi installs);
     * optionally, a firing-rate budget: a penalty ``rate_weight * d**2`` on each active
       hidden neuron's distance ``d`` from the band ``rate_target = (low, high)`` in
-      spikes per step (the chip's cap of one spike per step is in the rate curve itself).
+      spikes per step (the chip's cap of one spike per step is in the rate curve itself);
+    * optionally, the deployed graph's lag: with ``delay_steps = k`` every training
+      sequence reaches the network ``k`` steps late (``k`` zeros first), so it learns to
+      give each target ``k`` steps early, as a network whose output reaches the host
+      ``k`` steps after the trained one must.
 
     Parameters
     ----------
@@ -78,6 +82,14 @@ class Hardware:
         budget.
     rate_weight : float
         Weight of the rate penalty (with ``rate_target``).
+    delay_steps : int
+        Steps by which the deployed output lags the trained network's (0: none). With
+        the memory on the host and the hidden layer on the chip it is
+        :data:`nengo_lmu.loihi.HOST_MEMORY_LAG_STEPS` (3: host-to-chip spikes, the
+        chip's synapse, chip-to-host; ``tests/test_loihi.py`` measures it on the
+        emulator). For outputs read continuously (streams), not for an output held
+        through a readout period (``deploy(readout_steps=...)``), where it would only
+        hide the sequence's last samples from the network.
 
     Use it to fine-tune a network trained as usual: the staircase's straight-through
     gradient is too rough to train from scratch (from random weights the network settles
@@ -96,7 +108,8 @@ class Hardware:
     Every argument is checked here, before any training.
     """
 
-    def __init__(self, target="loihi", firing_rate_scale=1000.0, rate_target=None, rate_weight=1.0):
+    def __init__(self, target="loihi", firing_rate_scale=1000.0, rate_target=None, rate_weight=1.0,
+                 delay_steps=0):
         self.target = validation.choice(target, HARDWARE, "target", self)
         self.firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", self)
         if rate_target is not None:
@@ -124,6 +137,15 @@ class Hardware:
                 )
         self.rate_target = rate_target
         self.rate_weight = validation.non_negative(rate_weight, "rate_weight", self)
+        self.delay_steps = validation.integer(delay_steps, "delay_steps", self, low=0)
+
+    def delayed(self, x):
+        """The sequences ``x`` ``(n, n_steps, d)`` as the trained network sees them:
+        ``delay_steps`` zeros first, their last ``delay_steps`` samples left out."""
+        k = self.delay_steps
+        if not k:
+            return x
+        return np.concatenate([np.zeros_like(x[:, :k]), x[:, :-k]], axis=1)
 
     @classmethod
     def from_argument(cls, hardware):
@@ -145,7 +167,7 @@ class Hardware:
     def as_dict(self):
         """The settings, as recorded in ``lmu.metadata["hardware"]``."""
         return dict(target=self.target, firing_rate_scale=self.firing_rate_scale, rate_target=self.rate_target,
-                    rate_weight=self.rate_weight)
+                    rate_weight=self.rate_weight, delay_steps=self.delay_steps)
 
     def __repr__(self):
         return "Hardware(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
@@ -483,7 +505,7 @@ def fit(
     hardware : None, "loihi" or Hardware
         Hardware-aware training (:class:`Hardware`): the hidden layer is trained as the
         chip runs it (its rate curve at the deployed ``firing_rate_scale``, optionally a
-        firing-rate budget); the settings are recorded in ``lmu.metadata["hardware"]``.
+        firing-rate budget and the deployed output's lag); the settings are recorded in ``lmu.metadata["hardware"]``.
         ``lmu`` itself keeps its rate neurons (convert it for deployment as usual).
 
     Returns
@@ -519,6 +541,16 @@ def fit(
             raise validation.error("must be a pair (x, y) or None", "validation_data", where="fit")
         vx, vy = check_data(lmu, *validation_data, n_steps=x.shape[1], name="validation x")
     hardware = Hardware.from_argument(hardware)
+    if hardware is not None and hardware.delay_steps:
+        if hardware.delay_steps >= x.shape[1]:
+            raise validation.error(
+                f"delay_steps must be shorter than the sequences ({x.shape[1]} steps; got "
+                f"{hardware.delay_steps})", "hardware", where="fit",
+            )
+        # the deployed network answers delay_steps late: train it to answer that early
+        x = hardware.delayed(x)
+        if validation_data is not None:
+            vx = hardware.delayed(vx)
     noise = _memory_noise(lmu, memory_noise)
     if noise is not None and form != "parallel":
         raise validation.error("memory noise needs the parallel formulation", "memory_noise", where="fit")

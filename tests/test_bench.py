@@ -85,6 +85,9 @@ BAD_INPUTS = [
     (["deploy", "--hardware", "loihi", "--params", TRAINED],
      r"--hardware: trains the demo network only, not a --params file: drop --hardware .* or drop --params"),
     (["deploy", "--hardware", "spinnaker"], r"argument --hardware: invalid choice: 'spinnaker'"),
+    # the deployed graph's lag is trained by the hardware-aware fine-tuning
+    (["deploy", "--delay-steps", "3"], r"--delay-steps: is trained by hardware-aware fine-tuning: add --hardware loihi"),
+    (["deploy", "--hardware", "loihi", "--delay-steps", "-1"], r"--delay-steps: must be an integer in \[0, 1000\]"),
     # lists: one parser, one message
     (["accuracy", "--seeds", "abc"], r"--seeds: must be an integer >= 0 \(got 'abc'\)"),
     (["accuracy", "--seeds", "0,0"], r"--seeds: holds a value twice"),

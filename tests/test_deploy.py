@@ -438,6 +438,24 @@ def test_convert_stretches_the_window_and_the_hidden_synapse():
     assert stats.high == pytest.approx(0.3)  # the held input is 5 times slower
 
 
+def test_a_held_memory_on_the_chip_gets_the_chips_longest_synapse():
+    # 1,000 steps per sample stretched the memory's synapse to 50 s, which nengo-loihi
+    # refused mid-build ("Current (U) scaling is required"); the chip decays no slower
+    # than its 12-bit register at 0 anyway
+    pytest.importorskip("nengo_loihi")
+    from nengo_lmu import loihi
+
+    lmu = LMU.load(TRAINED)
+    longest = loihi.longest_synapse(lmu.dt)
+    assert loihi.chip_synapse_decay(longest) == loihi.chip_synapse_decay(1e6) == 4095 / 4096
+    assert loihi.chip_synapse_decay(longest / 2) < 4095 / 4096  # its time constant: the decay it gives
+    for backend, tau in (("nengo", 0.05 * 1000), ("loihi-sim", longest)):
+        net = deploy.convert(lmu, memory_neurons=1, memory="chip", backend=backend, steps_per_sample=1000)
+        assert net.memory.tau == pytest.approx(tau), backend
+    with loihi.Simulator(net, dt=lmu.dt):  # builds
+        pass
+
+
 @pytest.mark.parametrize("value", [0, -1, 1.5, "2", 1001])
 def test_steps_per_sample_refused_before_any_work(value, monkeypatch):
     monkeypatch.setattr(deploy, "test_data", lambda *a, **k: pytest.fail("worked before the check"))

@@ -429,3 +429,56 @@ def test_nengo_loihi_internals_only_in_compat():
                     tree = ast.parse(f.read())
                 offenders += [f"{os.path.relpath(path, package)}: {use}" for use in internals(tree)]
     assert not offenders
+
+
+def test_host_memory_lag_is_what_the_emulator_shows():
+    """``loihi.HOST_MEMORY_LAG_STEPS`` (what ``dl.Hardware(delay_steps=...)`` is told to
+    train for) is the step at which a deployed network's output (memory on the host,
+    hidden layer on the chip) first responds to an input impulse; the trained network
+    responds at once. Deterministic on the bit-true emulator: the runs differ only by
+    the impulse."""
+    from nengo_lmu import deploy
+
+    lmu = deploy.load(os.path.join(os.path.dirname(nengo_lmu.__file__), "gui", "trained_lmu_loihi.npz"))
+    test = deploy.test_data("window-rms", lmu, 1100)
+    states = deploy.exact_states(lmu, test["x"])
+    at = 900
+    outputs = {}
+    for name, bump in (("plain", 0.0), ("impulse", 100.0)):
+        u = test["u"].copy()
+        u[at] += bump
+        x = u[None].copy()
+        outputs[("trained", name)] = lmu.rate_outputs(x, every_step=True)[0][:, 0]
+        net = deploy.convert(lmu, "spiking", deploy.trained_firing_rate_scale(lmu), None, backend="loihi-sim")
+        net.seed = 0
+        ranges = loihi.lmu_input_ranges(net, test["x"], states=states)
+        outputs[("chip", name)] = deploy.run_stream(net, u, "loihi-sim", input_ranges=ranges)["y"][:, 0]
+    first = {}
+    for where in ("trained", "chip"):
+        changed = np.flatnonzero(outputs[(where, "impulse")] != outputs[(where, "plain")])
+        assert len(changed) and changed[0] >= at, (where, changed[:3])
+        first[where] = changed[0] - at
+    assert first == {"trained": 0, "chip": loihi.HOST_MEMORY_LAG_STEPS}, first
+
+
+def test_a_large_memory_never_overflows_the_chips_input_sums():
+    """Every compartment's per-step input (a signed ``Q_BITS`` sum, which wraps around when
+    it overflows) holds all its input axons spiking at once. An order-64 psMNIST memory of
+    1,280 neurons overflowed it on about a tenth of its neuron-steps before; this order-32
+    one of 640 neurons, fast white noise over a long window, did too."""
+    from nengo_loihi.builder.discretize import Q_BITS
+
+    from nengo_lmu.loihi.discretize import _largest_input_sum
+
+    net, probes = delay_network(order=32, theta=0.784, n_neurons=640, high=50.0, rms=0.3)
+    model = loihi.make_model(net)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.build(net)
+    sums = {block.label: _largest_input_sum(block) for block in model.blocks}  # integer weights now
+    assert max(sums.values()) <= 2 ** (Q_BITS - 1) - 1, sums
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with loihi.Simulator(net, target="sim") as sim:
+            sim.run_steps(300)
+    assert not [str(w.message) for w in caught if "Overflow" in str(w.message)]

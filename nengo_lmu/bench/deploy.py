@@ -23,7 +23,7 @@ WHERE = "deploy"
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
         overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1,
-        readout_steps=0):
+        readout_steps=0, delay_steps=0):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
@@ -35,7 +35,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     (psmnist) holds each digit's last pixel and memory state that many steps and scores the
     output averaged over them (:func:`nengo_lmu.deploy.hold_readout`); ``hardware="loihi"`` fine-tunes the demo network for
     the chip after training it (:func:`nengo_lmu.deploy.train_demo`; a ``params`` file keeps
-    its own training); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
+    its own training), ``delay_steps`` steps early for an output that reaches the host that late
+    (``dl.Hardware(delay_steps=...)``); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
     """
@@ -69,6 +70,10 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         raise validation.error("trains the demo network only, not a --params file: drop --hardware to deploy "
                                "the file as trained (one fine-tuned with nengo_lmu.dl.fit(..., hardware='loihi') "
                                "keeps its chip settings), or drop --params", "hardware", where=WHERE)
+    delay_steps = validation.integer(delay_steps, "delay_steps", low=0, high=1000, where=WHERE)
+    if delay_steps and hardware == "none":
+        raise validation.error("is trained by hardware-aware fine-tuning: add --hardware loihi", "delay_steps",
+                               where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
     if n_test is not None and n_test * steps_per_sample > MAX_STEPS:
@@ -109,7 +114,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
             callbacks = [TqdmCallback(epochs=demo_epochs, verbose=0, desc="training")]
         lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks,
                                          hardware=None if hardware == "none" else Hardware(
-                                             hardware, firing_rate_scale=firing_rate_scale or 1000.0))
+                                             hardware, firing_rate_scale=firing_rate_scale or 1000.0,
+                                             delay_steps=delay_steps))
         path = save_params(lmu, out_dir, f"deploy-{task}-params", lmu.metadata, overwrite)
         files.append(path)
         out.update(params_file=path, train_seconds=history["seconds"], train_loss=history["loss"][-1])
@@ -194,6 +200,9 @@ COMMANDS = {
                    "(fine-tune a file's network with nengo_lmu.dl.fit(..., hardware='loihi'))",
                    choices=("none",) + HARDWARE,
                    group="the trained network"),
+            Option("delay_steps", int, "with --hardware loihi: train the demo network to answer this many "
+                   "steps early, for an output that reaches the host that late (memory on the host: 3, "
+                   "nengo_lmu.loihi.HOST_MEMORY_LAG_STEPS); default 0", group="the trained network"),
             Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
                    choices=tuple(BACKENDS), group="deployment"),
             Option("neurons", str, "hidden neurons: 'rate' as trained, or 'spiking' (ReLU to spiking ReLU); "

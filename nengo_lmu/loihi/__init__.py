@@ -23,8 +23,8 @@ a builder registry private to the simulators made here.
 The package is split by stage, the way nengo-loihi splits its builder:
 
 * :mod:`~nengo_lmu.loihi.options`: memory options (:func:`memory_options`,
-  :class:`~nengo_lmu.loihi.LegendreMemory`, :func:`chip_synapse_decay`) and the chip's neuron types
-  (:func:`chip_neuron_type`);
+  :class:`~nengo_lmu.loihi.LegendreMemory`, :func:`chip_synapse_decay`,
+  :func:`longest_synapse`) and the chip's neuron types (:func:`chip_neuron_type`);
 * :mod:`~nengo_lmu.loihi.build`: build rules (host-to-chip inputs, block fitting,
   :func:`make_model`, :func:`lmu_input_ranges`);
 * :mod:`~nengo_lmu.loihi.discretize`: weight discretisation (``discretize_model``);
@@ -82,7 +82,10 @@ from .activity import ENERGY_PJ, activity
 from .build import INPUT_RANGE_STD, fitting_block_shape, lmu_input_ranges, make_model
 from .discretize import discretize_model
 from .emulator import FastEmulatorStep
-from .options import MAX_SPIKES_PER_STEP, LegendreMemory, chip_neuron_type, chip_synapse_decay, memory_options
+from .options import (
+    HOST_MEMORY_LAG_STEPS, MAX_SPIKES_PER_STEP, LegendreMemory, chip_neuron_type, chip_synapse_decay, longest_synapse,
+    memory_options,
+)
 from .resources import CORES_PER_CHIP, LIMITS, Resources, resources
 from .simulator import TARGETS, Simulator, check_target
 
@@ -96,6 +99,7 @@ __all__ = [
     "INPUT_RANGE_STD",
     "LIMITS",
     "LegendreMemory",
+    "HOST_MEMORY_LAG_STEPS",
     "MAX_SPIKES_PER_STEP",
     "Resources",
     "Simulator",
@@ -107,6 +111,7 @@ __all__ = [
     "discretize_model",
     "fitting_block_shape",
     "lmu_input_ranges",
+    "longest_synapse",
     "make_model",
     "memory_options",
     "resources",

@@ -26,9 +26,11 @@ from nengo_loihi.builder.connection import build_connection as build_loihi_conne
 from nengo_loihi.builder.connection import build_host_to_chip
 
 # discretize.py writes the chip's registers in nengo-loihi's formats; VTH_MAX and
-# BIAS_MAX are the largest threshold and bias those registers hold
+# BIAS_MAX are the largest threshold and bias those registers hold, Q_BITS the width of
+# a compartment's per-step input sum
 from nengo_loihi.builder.discretize import (
     BIAS_MAX,
+    Q_BITS,
     VTH_MAX,
     array_to_int,
     decay_magnitude,
@@ -52,7 +54,7 @@ from nengo_loihi.hardware import HAS_NXSDK
 from nengo_loihi.passthrough import base_obj
 
 __all__ = [
-    "BIAS_MAX", "HAS_NXSDK", "MAX_COMPARTMENTS", "MAX_IN_AXONS", "MAX_OUT_AXONS", "MAX_SYNAPSE_BITS",
+    "BIAS_MAX", "HAS_NXSDK", "Q_BITS", "MAX_COMPARTMENTS", "MAX_IN_AXONS", "MAX_OUT_AXONS", "MAX_SYNAPSE_BITS",
     "VTH_MAX", "Builder", "LoihiBlock", "Model", "OnOffDecodeNeurons", "ValidationLevel",
     "array_to_int", "base_obj", "build_host_to_chip", "build_loihi_connection", "build_loihi_network",
     "decay_magnitude", "discretize_compartment", "discretize_probe", "discretize_synapse",

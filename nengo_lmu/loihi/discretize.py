@@ -22,6 +22,11 @@ _VTH_HEADROOM = 0.5
 #: one spike adds at most 2**this to a compartment's input (21-bit sum per step)
 _MAX_SPIKE_BITS = 18
 
+#: the per-step input sum of all input axons spiking at once may use this fraction of
+#: its range (weights rounded up to the 8-bit grid, stochastically, can exceed it by a
+#: few steps)
+_INPUT_SUM_HEADROOM = 0.9
+
 #: seed of the stochastic rounding of weak synapses' weights (builds are reproducible)
 _DITHER_SEED = 0x10141
 
@@ -106,6 +111,11 @@ def _block_weight_scale(block):
     s_scale = float(s_scale[0])
     v_inf = float(np.max(v_infactor))
     limits = [255.0 * 2 ** 13 / w_maxs.max(), 2.0 ** _MAX_SPIKE_BITS / w_maxs.max()]
+    # the per-step input sum (signed, Q_BITS) wraps around when it overflows: it must
+    # hold every input axon spiking at once (a large memory's recurrent input overflowed
+    # it on a tenth of its neuron-steps, psMNIST order 64), with a margin for weights
+    # rounded up
+    limits.append(_INPUT_SUM_HEADROOM * (2.0 ** (compat.Q_BITS - 1) - 1) / _largest_input_sum(block))
     vth = float(np.max(comp.vth))
     if vth > 0:
         limits.append(_VTH_HEADROOM * compat.VTH_MAX / (vth * s_scale))
@@ -114,6 +124,22 @@ def _block_weight_scale(block):
         limits.append(0.99 * compat.BIAS_MAX / (b_max * s_scale * v_inf))
     needed = 255.0 * 64 / w_maxs.min()
     return min(needed, *limits)
+
+
+def _largest_input_sum(block):
+    """The largest sum of absolute weights into one of ``block``'s compartments: its
+    per-step input, per unit of scale, if every input axon spiked at once."""
+    total = np.zeros(block.compartment.n_compartments)
+    for synapse in block.synapses:
+        bases = synapse.axon_compartment_bases
+        for axon in range(synapse.n_axons):
+            base = 0 if bases is None else bases[axon]
+            if base is None or base < 0:
+                continue
+            for atom in range(synapse.axon_populations(axon)):
+                w, idx = synapse.axon_weights_indices(axon, atom=atom)
+                np.add.at(total, base + idx, np.abs(w))
+    return max(float(total.max()), 1e-16)
 
 
 def _discretize_synapse(synapse, scale, rng):

@@ -14,6 +14,12 @@ MAX_DECAY = 2**12 - 1
 #: number of steps)
 MAX_SPIKES_PER_STEP = 1
 
+#: steps by which a network with its memory on the host and its hidden layer on the chip
+#: answers later than the trained network (the first response of its output to an input
+#: impulse, measured on the emulator by tests/test_loihi.py): host-to-chip spikes, the
+#: chip's input synapse, chip-to-host; ``dl.Hardware(delay_steps=...)`` trains for it
+HOST_MEMORY_LAG_STEPS = 3
+
 
 def chip_neuron_type(neuron_type):
     """The nengo-loihi type that runs ``neuron_type`` on the chip, with the chip's rate curve.
@@ -66,6 +72,18 @@ def chip_synapse_decay(tau, dt=0.001):
     dt = validation.positive(dt, "dt", where="chip_synapse_decay")
     decay_u = float(np.clip(np.round(-math.expm1(-dt / tau) * MAX_DECAY - 1), 0, MAX_DECAY))
     return (MAX_DECAY - decay_u) / (MAX_DECAY + 1)
+
+
+def longest_synapse(dt=0.001):
+    """The longest Lowpass time constant (s) the chip implements at time step ``dt``.
+
+    The chip's slowest synaptic decay is its 12-bit register at 0, ``u[k] = u[k-1] *
+    4095 / 4096`` (:func:`chip_synapse_decay` of any longer ``tau``); that is a time
+    constant of about ``4096 dt``. nengo-loihi refuses a ``tau`` much longer than that
+    ("Current (U) scaling is required").
+    """
+    dt = validation.positive(dt, "dt", where="longest_synapse")
+    return -dt / math.log(MAX_DECAY / (MAX_DECAY + 1))
 
 
 def memory_options(neuron_type="loihi-lif", gain=5.0, intercepts=(-0.5, 0.9), **overrides):
