@@ -13,13 +13,13 @@ This is ``nengo-lmu deploy`` with the Loihi backends only (the same entry point,
 :func:`nengo_lmu.bench.deploy.run`, through :func:`nengo_lmu.cli.main`); every other
 option is passed through: ``--params``, ``--memory chip|host`` and ``--memory-neurons``
 (where the memory runs), ``--hardware loihi`` (fine-tune the demo network on the chip's
-rates before deploying it; ``--delay-steps`` with it, for the deployed graph's lag), ``--attribute`` (the report's intermediate runs),
-``--firing-rate-scale``, ``--n-test``, ``--out-dir``...: see ``--help``. Without
-``--params`` the small ``window-rms`` demo network is trained first (about 20 s). It
-prints the chip resources, the task's figure for the deployed network (NRMSE or accuracy)
-next to the trained rate network's on the same data, the deployment report, and steps per
-second, and saves them as JSON in ``--out-dir`` (never overwriting a file). ``--backend
-loihi`` needs Intel's nxsdk (``hardware/README.md``); ``loihi-sim`` runs anywhere.
+rates before deploying it; ``--delay-steps`` with it, for the deployed graph's lag),
+``--attribute`` (the report's intermediate runs), ``--firing-rate-scale``, ``--n-test``,
+``--out-dir``...: see ``--help``. Without ``--params`` the small ``window-rms`` demo
+network is trained first (about 20 s). It prints the chip resources, the task's figure
+for the deployed network (NRMSE or accuracy) next to the trained rate network's on the
+same data, the deployment report, and steps per second, and saves them as JSON in
+``--out-dir`` (never overwriting a file). ``--backend loihi`` needs Intel's nxsdk (``hardware/README.md``); ``loihi-sim`` runs anywhere.
 """
 
 import sys

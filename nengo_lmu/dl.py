@@ -505,7 +505,8 @@ def fit(
     hardware : None, "loihi" or Hardware
         Hardware-aware training (:class:`Hardware`): the hidden layer is trained as the
         chip runs it (its rate curve at the deployed ``firing_rate_scale``, optionally a
-        firing-rate budget and the deployed output's lag); the settings are recorded in ``lmu.metadata["hardware"]``.
+        firing-rate budget and the deployed output's lag); the settings are recorded in
+        ``lmu.metadata["hardware"]``.
         ``lmu`` itself keeps its rate neurons (convert it for deployment as usual).
 
     Returns

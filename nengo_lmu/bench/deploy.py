@@ -35,8 +35,9 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     (psmnist) holds each digit's last pixel and memory state that many steps and scores the
     output averaged over them (:func:`nengo_lmu.deploy.hold_readout`); ``hardware="loihi"`` fine-tunes the demo network for
     the chip after training it (:func:`nengo_lmu.deploy.train_demo`; a ``params`` file keeps
-    its own training), ``delay_steps`` steps early for an output that reaches the host that late
-    (``dl.Hardware(delay_steps=...)``); ``n_test`` is the test size (window-rms: steps; psmnist: digits). Every
+    its own training), ``delay_steps`` steps early for an output that reaches the host that
+    late (``dl.Hardware(delay_steps=...)``); ``n_test`` is the test size (window-rms: steps;
+    psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
     """
