@@ -19,7 +19,8 @@ rates before deploying it; ``--delay-steps`` with it, for the deployed graph's l
 network is trained first (about 20 s). It prints the chip resources, the task's figure
 for the deployed network (NRMSE or accuracy) next to the trained rate network's on the
 same data, the deployment report, and steps per second, and saves them as JSON in
-``--out-dir`` (never overwriting a file). ``--backend loihi`` needs Intel's nxsdk (``hardware/README.md``); ``loihi-sim`` runs anywhere.
+``--out-dir`` (never overwriting a file). ``--backend loihi`` needs Intel's nxsdk
+(``hardware/README.md``); ``loihi-sim`` runs anywhere.
 """
 
 import sys
