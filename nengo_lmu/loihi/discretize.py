@@ -19,7 +19,9 @@ _MIN_WEIGHT_EXP_OFFSET = 6
 #: the synaptic current, which shares its scale)
 _VTH_HEADROOM = 0.5
 
-#: one spike adds at most 2**this to a compartment's input (21-bit sum per step)
+#: one spike adds at most 2**this to a compartment's input (21-bit sum per step); kept
+#: beside the all-inputs-at-once bound of _block_weight_scale, which is the looser of the
+#: two for blocks with few input axons
 _MAX_SPIKE_BITS = 18
 
 #: the per-step input sum of all input axons spiking at once may use this fraction of
