@@ -7,13 +7,16 @@ The same network, the same metrics, whatever the backend::
     python hardware/run_lmu.py --backend loihi --params psmnist-params.npz  # a board
     python hardware/run_lmu.py --memory chip --memory-neurons 100           # all on the chip
     python hardware/run_lmu.py --hardware loihi --memory chip --memory-neurons 100 --attribute
+    python hardware/run_lmu.py --hardware loihi --spiking-steps 400 --memory chip --memory-neurons 100 \
+        --neurons-per-unit 16                                               # spike-aware, 16 per unit
     SLURM=1 PARTITION=loihi python hardware/run_lmu.py --backend loihi      # INRC cloud
 
 This is ``nengo-lmu deploy`` with the Loihi backends only (the same entry point,
 :func:`nengo_lmu.bench.deploy.run`, through :func:`nengo_lmu.cli.main`); every other
 option is passed through: ``--params``, ``--memory chip|host`` and ``--memory-neurons``
 (where the memory runs), ``--hardware loihi`` (fine-tune the demo network on the chip's
-rates before deploying it; ``--delay-steps`` with it, for the deployed graph's lag),
+rates before deploying it; ``--delay-steps`` with it, for the deployed graph's lag;
+``--spiking-steps`` then spike-aware), ``--neurons-per-unit`` (spiking neurons per hidden unit),
 ``--attribute`` (the report's intermediate runs), ``--firing-rate-scale``, ``--n-test``,
 ``--out-dir``...: see ``--help``. Without ``--params`` the small ``window-rms`` demo
 network is trained first (about 20 s). It prints the chip resources, the task's figure

@@ -267,16 +267,17 @@ def window_rms(n_steps, window=500, high=1.5, envelope_high=0.3, seed=0, dt=0.00
     return u.astype(np.float32), y.astype(np.float32)
 
 
-def stream_windows(u, y, length, stride=1):
+def stream_windows(u, y, length, stride=1, per_step=False):
     """Sequences cut from a stream: ``x[i] = u[e - length : e]``, target ``y[e - 1]``.
 
     The ends are ``e = length, length + stride, ...``: each sequence ends where its
-    target is read, as in a network running on the whole stream.
+    target is read, as in a network running on the whole stream. ``per_step=True``:
+    the targets of every step, ``y[e - length : e]``.
 
     Returns
     -------
     x : (n, length, dims) float32
-    y : (n, out) float32
+    y : (n, out) float32, or (n, length, out) with ``per_step``
     """
     u = np.asarray(u, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
@@ -290,4 +291,4 @@ def stream_windows(u, y, length, stride=1):
         )
     ends = np.arange(length, len(u) + 1, stride)
     idx = ends[:, None] - length + np.arange(length)[None, :]
-    return u[idx], y[ends - 1]
+    return u[idx], (y[idx] if per_step else y[ends - 1])

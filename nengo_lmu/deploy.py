@@ -46,7 +46,7 @@ import nengo
 from nengo.exceptions import ValidationError
 
 from . import backends, data, maths, networks, statistics, validation
-from .lmu import LMU
+from .lmu import LMU, check_neurons_per_unit
 
 #: what each task needs from a network, and the deployment defaults for it
 TASKS = {
@@ -69,7 +69,8 @@ TASKS = {
 
 #: the demo network of :func:`train_demo` (and of nengo_lmu/gui/trained_lmu.npz)
 DEMO = dict(units=64, order=6, window=500, n_train=2000, epochs=30, batch_size=50,
-            learning_rate=3e-3, stride=100, seed=0, hardware_epochs=10, hardware_learning_rate=1e-4)
+            learning_rate=3e-3, stride=100, seed=0, hardware_epochs=10, hardware_learning_rate=1e-4,
+            spiking_epochs=10)
 
 #: spiking versions of the rate neuron types a network is trained with
 SPIKING = {
@@ -91,9 +92,11 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
     target at its last step. With the defaults: 64 ReLU units, order 6, about 10 s of
     training on two CPU cores, output NRMSE about 0.01. ``hardware`` (e.g. ``"loihi"``,
     :class:`nengo_lmu.dl.Hardware`) then fine-tunes it hardware-aware, for
-    ``DEMO["hardware_epochs"]`` epochs at ``DEMO["hardware_learning_rate"]``; ``history``
-    is then the fine-tuning's (``seconds``: both trainings, ``fine_tuning_seconds``: the
-    second). ``memory_noise`` (with ``hardware``) is the deployed spiking memory's error
+    ``DEMO["hardware_epochs"]`` epochs at ``DEMO["hardware_learning_rate"]``, and with
+    ``spiking_steps`` then spike-aware for ``DEMO["spiking_epochs"]`` more (targets through
+    the hardware's ``synapse``, the task's ``hidden_synapse`` for a deployment of the
+    task's defaults); ``history`` is then the last fine-tuning's (``seconds``: all the
+    trainings, ``fine_tuning_seconds``: the fine-tunings'). ``memory_noise`` (with ``hardware``) is the deployed spiking memory's error
     for the fine-tuning (:func:`memory_error`; ``dl.fit(..., memory_noise=...)``).
 
     Returns
@@ -114,13 +117,28 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
         learning_rate=learning_rate, verbose=verbose, callbacks=callbacks,
     )
     if hardware is not None:
+        hardware = dl.Hardware.from_argument(hardware)
         first = history["seconds"]
+        # on the chip's rate curves first; then, if asked, spike-aware from there
+        rates = dl.Hardware(**dict(hardware.as_dict(), spiking_steps=0, synapse=None))
         history = dl.fit(
             lmu, x_train, y_train, epochs=DEMO["hardware_epochs"], batch_size=batch_size, loss="mse",
-            learning_rate=DEMO["hardware_learning_rate"], verbose=verbose, hardware=hardware,
+            learning_rate=DEMO["hardware_learning_rate"], verbose=verbose, hardware=rates,
             memory_noise=memory_noise,
         )
-        # the time a user waits is both trainings'
+        if hardware.spiking_steps:
+            rate_seconds = history["seconds"]
+            _, y_steps = data.stream_windows(u, y, length, stride, per_step=True)
+            # decayed to zero: the spikes make the gradient noisy, and a constant rate
+            # left the loss wandering up in the last epochs
+            epochs = DEMO["spiking_epochs"]
+            rate = dl.cosine_decay(DEMO["hardware_learning_rate"], epochs, len(x_train), batch_size)
+            history = dl.fit(
+                lmu, x_train, y_steps, epochs=epochs, batch_size=batch_size, loss="mse",
+                learning_rate=rate, verbose=verbose, hardware=hardware,
+            )
+            history["seconds"] += rate_seconds
+        # the time a user waits is all the trainings'
         history.update(seconds=first + history["seconds"], fine_tuning_seconds=history["seconds"])
     # fit records hardware-aware settings in the metadata: keep them
     lmu.metadata = dict(getattr(lmu, "metadata", None) or {}, task="window-rms", window=int(window), seed=int(seed))
@@ -381,7 +399,7 @@ def memory_error(lmu, backend="loihi-sim", memory_neurons=100, steps_per_sample=
 
 def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=None,
             memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None, memory=None,
-            steps_per_sample=1):
+            steps_per_sample=1, neurons_per_unit=1):
     """Stage 2: the network to deploy, ``lmu``'s parameters with the chosen neurons.
 
     Parameters
@@ -419,13 +437,16 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
         same filter in time per sample). The hidden neurons then have that many steps to
         spike for each sample: at most one spike per step on Loihi, more steps carry a
         rate more finely. Read the outputs with :func:`sampled`.
+    neurons_per_unit : int
+        Spiking neurons running each hidden unit (:attr:`.LMU.neurons_per_unit`: gains
+        spread below the unit's, outputs summed): the same rates, less spike noise.
     """
     backend = backends.check_backend(backend or ("loihi-sim" if loihi else "nengo"), where="convert")
     validation.choice(neurons, NEURONS, "neurons", where="convert")
     if memory is not None:
         check_memory(memory, memory_neurons, where="convert")
     steps_per_sample = check_steps_per_sample(steps_per_sample, where="convert")
-    kwargs = dict(hidden_synapse=_slower(hidden_synapse, steps_per_sample))
+    kwargs = dict(hidden_synapse=_slower(hidden_synapse, steps_per_sample), neurons_per_unit=neurons_per_unit)
     if steps_per_sample > 1:
         kwargs["theta"] = lmu.theta * steps_per_sample
     if neurons == "spiking":
@@ -787,7 +808,7 @@ def trained_firing_rate_scale(lmu, default=1000.0):
 
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
-           attribute=False, steps_per_sample=1, readout_steps=0):
+           attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=1):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
     The stages, each once: load the parameters (``lmu`` may be a parameter file), run
@@ -813,6 +834,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     digit is scored by its output averaged over them (:func:`read_out`): spike counts over
     the period instead of one step's spikes, for the network as trained (at the last
     step). Not with ``steps_per_sample`` > 1 (an alternative) or a spiking memory.
+    ``neurons_per_unit`` runs each hidden unit with that many spiking neurons
+    (:func:`convert`).
     ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
     ``firing_rate_scale=None`` the scale the network was trained for
     (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
@@ -843,6 +866,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     attribute = validation.boolean(attribute, "attribute", where="deploy")
     steps_per_sample = check_steps_per_sample(steps_per_sample, where="deploy")
     readout_steps = check_readout_steps(readout_steps, where="deploy")
+    # checked here (an LMU checks it again), before the test data and the reference are made
+    neurons_per_unit = check_neurons_per_unit(neurons_per_unit, lmu.neuron_type, where="deploy")
     if readout_steps and (memory_neurons or steps_per_sample > 1):
         raise validation.error(
             "a held readout needs the exact memory and one step per sample (memory_neurons=0, "
@@ -869,7 +894,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
 
     def make(n, memory=memory):
         network = convert(lmu, neurons, firing_rate_scale, synapse, n, stats, backend=backend, memory=memory,
-                          steps_per_sample=steps_per_sample)
+                          steps_per_sample=steps_per_sample, neurons_per_unit=neurons_per_unit)
         return hold_readout(network, test["x"].shape[1], readout_steps) if readout_steps else network
 
     if on_loihi and memory_neurons:
@@ -919,13 +944,14 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             hidden_synapse=synapse, memory_neurons=memory_neurons, memory=memory, n_test=n_test or spec["n_test"],
             seed=seed, units=lmu.units, order=lmu.order, theta_steps=round(lmu.theta / lmu.dt),
             steps_per_sample=steps_per_sample, seconds_per_sample=steps_per_sample * lmu.dt,
+            neurons_per_unit=neurons_per_unit,
             readout_steps=test["readout_steps"],
         ),
         y=y, test=test,
     )
     if on_loihi:
         results["report"] = report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale,
-                                   steps_per_sample)
+                                   steps_per_sample, neurons_per_unit)
         if attribute:
             steps = {}
             if backend == "loihi-sim":
@@ -939,14 +965,16 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     return results
 
 
-def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale, steps_per_sample=1):
+def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale, steps_per_sample=1,
+           neurons_per_unit=1):
     """The deployment report of a Loihi run: where the task's figure is lost, and what it costs.
 
     ``metrics``: the task's figure of the rate network with its own neurons (``rate``), of
     the same network with the chip's rates at the deployed ``firing_rate_scale`` and no
-    spikes (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`), of the network as
-    it was trained (``trained``: ``chip_rates`` after hardware-aware training, else
-    ``rate``) and of the deployed network
+    spikes (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`, with the deployed
+    ``neurons_per_unit``), of the network as
+    it was trained (``trained``: ``chip_rates`` after hardware-aware training on the
+    chip's rates, None after spike-aware training, else ``rate``) and of the deployed network
     (``deployed``: spikes, quantised weights, host-to-chip encoders); ``deploy(...,
     attribute=True)`` adds ``spikes_float_weights`` and ``memory_on_host``. ``layers``: per
     layer on the chip (``hidden``; ``memory`` when it is spiking), neurons and mean / max
@@ -960,12 +988,20 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
 
     metric = TASKS[task]["metric"]
     metrics = {"rate": (results["reference"] or {}).get(metric), "deployed": results[metric]}
+    chip_rates = {}
     if states is not None and not lmu.paths["hidden_to_hidden"]:
-        chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale)
-        metrics["chip_rates"] = reference(chip, task, test, states)[0][metric]
-    # the network as it was trained: hardware-aware training trained the chip's rates
-    hardware_trained = "hardware" in (getattr(lmu, "metadata", None) or {})
-    metrics["trained"] = metrics.get("chip_rates") if hardware_trained else metrics["rate"]
+        for k in {1, neurons_per_unit}:
+            chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale,
+                                    neurons_per_unit=k)
+            chip_rates[k] = reference(chip, task, test, states)[0][metric]
+        metrics["chip_rates"] = chip_rates[neurons_per_unit]
+    # the network as it was trained: hardware-aware training trained the chip's rates, one
+    # neuron per unit; spike-aware training its spikes, which only a run shows (None)
+    hardware = (getattr(lmu, "metadata", None) or {}).get("hardware")
+    if hardware is None:
+        metrics["trained"] = metrics["rate"]
+    else:
+        metrics["trained"] = None if hardware.get("spiking_steps") else chip_rates.get(1)
     layers = {name: {"neurons": int(s.shape[1]), "mean_spikes_per_step": float(s.mean()),
                      "max_spikes_per_step": float(s.max())} for name, s in spikes.items()}
     out = {"metric": metric, "metrics": metrics, "layers": layers, "cores": results["resources"].cores}

@@ -45,6 +45,8 @@ FORMULATIONS = ("auto", "parallel", "step")
 LOSSES = ("mse", "sparse_ce")
 #: the chips ``fit(hardware=...)`` trains for
 HARDWARE = ("loihi",)
+#: the most steps spike-aware training (``Hardware(spiking_steps=...)``) simulates
+MAX_SPIKING_STEPS = 10_000
 
 
 class Hardware:
@@ -66,7 +68,17 @@ class Hardware:
     * optionally, the deployed graph's lag: with ``delay_steps = k`` every training
       sequence reaches the network ``k`` steps late (``k`` zeros first), so it learns to
       give each target ``k`` steps early, as a network whose output reaches the host
-      ``k`` steps after the trained one must.
+      ``k`` steps after the trained one must;
+    * optionally, spike-aware training (``spiking_steps = N``): the hidden neurons spike
+      as the chip's do over the last ``N`` steps of each sequence (from rest, on the
+      exact memory's states there), each step's spikes forward and the rate curve's
+      gradient backward, and their output passes through the deployed ``synapse``; the
+      loss compares it with the targets through the same synapse over the last eighth of
+      those steps (the rest lets the neurons and the synapse settle). A chip neuron
+      integrates its input current and resets to zero, its voltage floored at zero: over
+      the many steps between its spikes that is not the rate of each step's current that
+      rate training assumes (``max(0, J)`` averaged), and with fast-changing memory
+      states the two part. Per-step targets ``(n, n_steps, out)`` are needed.
 
     Parameters
     ----------
@@ -82,6 +94,13 @@ class Hardware:
         budget.
     rate_weight : float
         Weight of the rate penalty (with ``rate_target``).
+    spiking_steps : int
+        0: rate training. ``N`` >= 1: spike-aware training over the last ``N`` steps of
+        each sequence (at most :data:`MAX_SPIKING_STEPS`).
+    synapse : float or None
+        With ``spiking_steps``: the lowpass time constant (s) on the hidden neurons'
+        outputs in deployment (``deploy(hidden_synapse=...)``; the window-rms task's is
+        0.05); None: none.
     delay_steps : int
         Steps by which the deployed output lags the trained network's (0: none). With
         the memory on the host and the hidden layer on the chip it is
@@ -103,13 +122,15 @@ class Hardware:
     lowered the NRMSE deployed on the bit-true emulator (hidden layer on chip, 3000 test
     steps) from 0.069 to 0.061 (seed 0) and from 0.073 to 0.047 (seed 1); over the default
     10,000 steps, from 0.075 to 0.052. The rate budget holds rates in a band; in the runs
-    tried it did not lower that error.
+    tried it did not lower that error. Spike-aware fine-tuning after the rate curves'
+    (``spiking_steps``, :func:`nengo_lmu.deploy.train_demo` with ``hardware=`` such a
+    ``Hardware``) is what brought the spiking network nearest its rates: see the README.
 
     Every argument is checked here, before any training.
     """
 
     def __init__(self, target="loihi", firing_rate_scale=1000.0, rate_target=None, rate_weight=1.0,
-                 delay_steps=0):
+                 delay_steps=0, spiking_steps=0, synapse=None):
         self.target = validation.choice(target, HARDWARE, "target", self)
         self.firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", self)
         if rate_target is not None:
@@ -138,6 +159,13 @@ class Hardware:
         self.rate_target = rate_target
         self.rate_weight = validation.non_negative(rate_weight, "rate_weight", self)
         self.delay_steps = validation.integer(delay_steps, "delay_steps", self, low=0)
+        self.spiking_steps = validation.integer(spiking_steps, "spiking_steps", self, low=0, high=MAX_SPIKING_STEPS)
+        self.synapse = None if synapse is None else validation.non_negative(synapse, "synapse", self)
+        if self.spiking_steps and self.rate_target is not None:
+            raise validation.error(
+                "the rate budget is for rate training: use it with spiking_steps=0 (spike-aware training "
+                "fine-tunes a network already held in its band)", "rate_target", self,
+            )
 
     def delayed(self, x):
         """The sequences ``x`` ``(n, n_steps, d)`` as the trained network sees them:
@@ -162,12 +190,16 @@ class Hardware:
         """The network trained in place of ``lmu``: its parameters, the chip's hidden neurons."""
         from .loihi import chip_neuron_type
 
-        return lmu.with_neurons(chip_neuron_type(lmu.neuron_type), firing_rate_scale=self.firing_rate_scale)
+        neuron_type = chip_neuron_type(lmu.neuron_type)
+        if self.spiking_steps:
+            neuron_type = _spike_aware(neuron_type)
+        return lmu.with_neurons(neuron_type, firing_rate_scale=self.firing_rate_scale)
 
     def as_dict(self):
         """The settings, as recorded in ``lmu.metadata["hardware"]``."""
         return dict(target=self.target, firing_rate_scale=self.firing_rate_scale, rate_target=self.rate_target,
-                    rate_weight=self.rate_weight, delay_steps=self.delay_steps)
+                    rate_weight=self.rate_weight, delay_steps=self.delay_steps, spiking_steps=self.spiking_steps,
+                    synapse=self.synapse)
 
     def __repr__(self):
         return "Hardware(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
@@ -198,6 +230,30 @@ def _formulation(lmu, formulation, per_step_targets=False, where="fit"):
                 where=where,
             )
     return formulation
+
+
+def _spike_aware_formulation(lmu, hardware, x, per_step, formulation, loss, noise):
+    """``"spiking"``, if spike-aware training (``hardware.spiking_steps``) can train ``lmu`` on
+    this data; otherwise a ``ValidationError`` saying why."""
+    def refuse(message, attr="hardware"):
+        return validation.error(f"spike-aware training (spiking_steps={hardware.spiking_steps}) {message}",
+                                attr, where="fit")
+
+    if formulation != "auto":
+        raise refuse("has a formulation of its own: leave formulation='auto'", "formulation")
+    if not parallel_possible(lmu):
+        raise refuse("starts the hidden layer from rest on the exact memory's states: it needs a cell "
+                     "without hidden->memory, memory->memory and hidden->hidden paths")
+    if not per_step:
+        raise refuse("scores the output over the last steps: give per-step targets, shape "
+                     f"(n, {x.shape[1]}, out)", "y")
+    if hardware.spiking_steps > x.shape[1]:
+        raise refuse(f"needs sequences of at least spiking_steps steps (got {x.shape[1]})")
+    if loss != "mse":
+        raise refuse(f"trains the mean squared error (got loss={loss!r})", "loss")
+    if noise is not None:
+        raise refuse("runs on the exact memory's states: drop memory_noise", "memory_noise")
+    return "spiking"
 
 
 def check_data(lmu, x, y=None, n_steps=None, name="x"):
@@ -353,6 +409,91 @@ def _parallel_network(lmu, n_steps, memory_noise=None, probe_state=False):
     return net, inp, probe, state, conns, hidden, layer
 
 
+# --- spike-aware training (Hardware(spiking_steps=...)) ---------------------------------
+
+_SPIKE_AWARE_TYPES = {}
+
+
+def _spike_aware(chip_type):
+    """``chip_type`` (a nengo-loihi neuron type) as NengoDL trains it spike-aware.
+
+    The same neuron type for every simulator but NengoDL, where its builder steps the
+    chip's spiking neuron in training too (NengoDL otherwise trains a spiking type on its
+    rates): the output is each step's spikes forward and the rate curve's (nengo-extras'
+    staircase with the smooth curve's gradient) backward, ``rate + stop_gradient(spikes -
+    rate)``; the voltage carries over from step to step.
+    """
+    base = type(chip_type)
+    if base not in _SPIKE_AWARE_TYPES:
+        from nengo_dl.neuron_builders import SimNeuronsBuilder
+        from nengo_loihi.neurons import install_dl_builders
+
+        install_dl_builders()  # nengo-loihi's NengoDL builders of its types (nengo-extras')
+        builder = SimNeuronsBuilder.TF_NEURON_IMPL[base]
+
+        class SpikeAwareBuilder(builder):
+            spiking = False  # NengoDL calls step() in training as in inference
+
+            def step(self, J, dt, **state):
+                import tensorflow as tf
+
+                spikes, *states = super().step(J, dt, **state)
+                rates = self.training_step(J, dt, **state)
+                return (rates + tf.stop_gradient(spikes - rates), *states)
+
+        spike_aware = type(f"SpikeAware{base.__name__}", (base,), {"__module__": __name__})
+        SimNeuronsBuilder.TF_NEURON_IMPL[spike_aware] = SpikeAwareBuilder
+        _SPIKE_AWARE_TYPES[base] = spike_aware
+    # the chip's parameters, and its zero initial voltage
+    kwargs = {name: getattr(chip_type, name) for name in ("tau_rc", "tau_ref", "amplitude") if hasattr(chip_type, name)}
+    return _SPIKE_AWARE_TYPES[base](**kwargs)
+
+
+def _spiking_data(lmu, x, y, n_steps, synapse):
+    """Inputs and targets of spike-aware training: the last ``n_steps`` steps of each sequence.
+
+    Inputs ``(n, n_steps, memory_d * order + input_dimensions)``: the exact memory's state
+    and the input at each step; targets ``(n, n_steps, out)``: ``y`` per step through
+    ``synapse`` (the deployed one, as the output is), from the start of each sequence.
+    """
+    if synapse:
+        y = nengo.Lowpass(synapse).filt(y, dt=lmu.dt, axis=1, y0=0)
+    first = x.shape[1] - n_steps
+    states = np.stack([m for k, m in enumerate(lmu.memory_states(x)) if k >= first], axis=1)
+    inputs = np.concatenate([states, x[:, -n_steps:]], axis=-1).astype(np.float32)
+    return inputs, y[:, -n_steps:].astype(np.float32)
+
+
+def _spiking_network(cell, synapse):
+    """NengoDL network of ``cell``'s hidden layer fed the memory's states and the input by a
+    node, its output through ``synapse``; returns ``net, input, probe, connections, hidden``."""
+    import nengo_dl
+
+    mem = cell.memory_d * cell.order
+    with nengo.Network(seed=cell.seed, label="LMU hidden layer (spike-aware)") as net:
+        nengo_dl.configure_settings(trainable=None, stateful=False)
+        net.config[nengo.Connection].trainable = False
+        net.config[nengo.Ensemble].trainable = False
+        inp = nengo.Node(np.zeros(mem + cell.input_dimensions), label="memory state and input")
+        hidden, output, conns = build_hidden_layer(cell, inp[:mem], inp[mem:], synapse)
+        net.config[hidden.neurons].trainable = True
+        for conn in conns.values():
+            net.config[conn].trainable = True
+        probe = nengo.Probe(output, synapse=None)
+    return net, inp, probe, conns, hidden
+
+
+def _last_steps_loss(n_scored):
+    """Mean squared error over the last ``n_scored`` steps (the earlier ones let the spiking
+    neurons and the synapse settle from rest)."""
+    import tensorflow as tf
+
+    def last_steps_mse(y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true[:, -n_scored:] - y_pred[:, -n_scored:]))
+
+    return last_steps_mse
+
+
 def _wrapper_seed(lmu):
     return None if lmu.seed is None else (lmu.seed + 7919) % 2**31
 
@@ -475,7 +616,7 @@ def fit(
     ----------
     lmu : LMU
         Trained in rate mode: its neuron type must have a rate (non-spiking) response,
-        and its memory must be exact (``memory=None``).
+        its memory must be exact (``memory=None``), one neuron per unit.
     x : array_like, shape (n, n_steps, input_dimensions)
         Input sequences.
     y : array_like
@@ -530,6 +671,13 @@ def fit(
             "lmu",
             where="fit",
         )
+    if lmu.neurons_per_unit != 1:
+        raise validation.error(
+            f"fit trains one neuron per hidden unit (got neurons_per_unit={lmu.neurons_per_unit}); "
+            "train with neurons_per_unit=1 and deploy more with lmu.with_neurons(neurons_per_unit=...)",
+            "lmu",
+            where="fit",
+        )
     l2 = validation.non_negative(l2, "l2", where="fit")
     if validation.is_number(learning_rate):
         validation.positive(learning_rate, "learning_rate", where="fit")
@@ -553,20 +701,29 @@ def fit(
         if validation_data is not None:
             vx = hardware.delayed(vx)
     noise = _memory_noise(lmu, memory_noise)
+    if hardware is not None and hardware.spiking_steps:
+        form = _spike_aware_formulation(lmu, hardware, x, per_step, formulation, loss, noise)
+        x, y = _spiking_data(lmu, x, y, hardware.spiking_steps, hardware.synapse)
+        if validation_data is not None:
+            vx, vy = _spiking_data(lmu, vx, vy, hardware.spiking_steps, hardware.synapse)
     if noise is not None and form != "parallel":
         raise validation.error("memory noise needs the parallel formulation", "memory_noise", where="fit")
     batch = _batches(len(x), batch_size)
     n_used = len(x) - len(x) % batch
     if n_used < len(x):
         warnings.warn(f"training on {n_used} of {len(x)} sequences (whole minibatches of {batch})")
-    loss_fn = _keras_loss(loss, final_only=form == "step" and not per_step)
+    if form == "spiking":
+        loss_fn = _last_steps_loss(max(1, hardware.spiking_steps // 8))
+    else:
+        loss_fn = _keras_loss(loss, final_only=form == "step" and not per_step)
     metrics = _keras_metrics(loss, final_only=form == "step" and not per_step)
     opt = _optimizer(optimizer, learning_rate)
 
     # the network trained: lmu itself, or its chip version (same parameters, chip neurons)
     cell = lmu if hardware is None else hardware.cell(lmu)
     budget = hardware is not None and hardware.rate_target is not None
-    context = _simulator(cell, x.shape[1], form, batch, l2=l2, memory_noise=noise, probe_rates=budget)
+    context = _simulator(cell, x.shape[1], form, batch, l2=l2, memory_noise=noise, probe_rates=budget,
+                         synapse=hardware.synapse if form == "spiking" else None)
     with context as (sim, inp, probe, read):
         losses, weights = {probe: loss_fn}, {probe: 1.0}
         for wp in context.weight_probes:
@@ -600,7 +757,8 @@ def fit(
         )
         seconds = time.perf_counter() - start
         trained = read()
-    lmu.set_params(trained)
+    # spike-aware training leaves e_x as it was
+    lmu.set_params(trained, partial=form == "spiking")
     if hardware is not None:
         lmu.metadata = dict(getattr(lmu, "metadata", None) or {}, hardware=hardware.as_dict())
     history = {_clean_key(k): [float(v) for v in vals] for k, vals in hist.history.items()}
@@ -640,6 +798,16 @@ def _rate_budget(rate_target, dt):
     return rate_budget, spikes_per_step
 
 
+def cosine_decay(learning_rate, epochs, n_sequences, batch_size):
+    """A learning rate for :func:`fit`: ``learning_rate`` falling to 0 along a cosine over
+    ``epochs`` passes of ``n_sequences`` in minibatches of ``batch_size`` (a Keras
+    ``CosineDecay``, one step per minibatch)."""
+    import tensorflow as tf
+
+    steps = epochs * (n_sequences // min(batch_size, n_sequences))
+    return tf.keras.optimizers.schedules.CosineDecay(learning_rate, max(steps, 1))
+
+
 def _optimizer(optimizer, learning_rate):
     import tensorflow as tf
 
@@ -674,8 +842,9 @@ class _simulator:
     """
 
     def __init__(self, lmu, n_steps, form, batch, probe_synapse=None, l2=0, memory_noise=None,
-                 probe_state=False, final_only=False, probe_rates=False):
+                 probe_state=False, final_only=False, probe_rates=False, synapse=None):
         self.args = (lmu, n_steps, form, batch, probe_synapse)
+        self.synapse = synapse
         self.l2 = l2
         self.memory_noise = memory_noise
         self.probe_state = probe_state
@@ -690,6 +859,11 @@ class _simulator:
             net, inp, probe, self.state_probe, conns, hidden, layer = _parallel_network(
                 lmu, n_steps, self.memory_noise, self.probe_state
             )
+        elif form == "spiking":
+            net, inp, probe, conns, hidden = _spiking_network(lmu, self.synapse)
+            self.state_probe, layer = None, None
+            # e_x is not trained here (the states are the exact memory's, computed once)
+            conns = {name: conn for name, conn in conns.items() if name in lmu.param_shapes}
         else:
             net, inp, probe, self.state_probe = _step_network(
                 lmu, probe_synapse, self.probe_state, self.final_only

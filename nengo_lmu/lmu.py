@@ -40,11 +40,18 @@ PATHS = {
 #: and :meth:`LMU.load` rebuilds
 STRUCTURE = ("units", "order", "theta", "input_dimensions", "memory_d", "output_dimensions", "dt", *PATHS)
 #: the constructor arguments that say how the cell runs (:meth:`LMU.with_neurons` changes them)
-NEURONS = ("neuron_type", "memory", "firing_rate_scale", "hidden_synapse")
+NEURONS = ("neuron_type", "memory", "firing_rate_scale", "hidden_synapse", "neurons_per_unit")
 #: parameters applied to the hidden neurons' outputs. The neurons fire ``firing_rate_scale``
 #: times their trained rate, so the network holds these divided by the scale (and the hidden
 #: gain and bias multiplied by it): :func:`to_network` and :func:`from_network` are the rule.
 FROM_HIDDEN = ("e_h", "W_h", "W_o")
+#: parameters applied to the hidden neurons' inputs (one row per unit)
+TO_HIDDEN = ("W_x", "W_h", "W_m")
+#: a hidden unit run by several neurons (``neurons_per_unit``): their gains, relative to
+#: the unit's, are spread evenly over ``[1 - UNIT_GAIN_SPREAD, 1]`` (:func:`unit_gains`)
+UNIT_GAIN_SPREAD = 0.5
+#: the most neurons per hidden unit the constructor accepts
+MAX_NEURONS_PER_UNIT = 1000
 #: the memory's discretisation (keras-lmu's default); recorded in parameter files
 DISCRETIZER = "zoh"
 #: neuron types :meth:`LMU.load` rebuilds from a file's record (their ``repr``)
@@ -56,13 +63,61 @@ LOADABLE_NEURON_TYPES = {
 _MEMORY_FIXED = ("self", "order", "theta", "dimensions", "dt", "label")
 
 
-def to_network(name, value, firing_rate_scale):
-    """What the network holds for parameter ``name``: a transform, or for ``b`` the bias."""
+def unit_gains(neurons_per_unit):
+    """The gains of the neurons that run one hidden unit, relative to the unit's.
+
+    Evenly spread over ``[1 - UNIT_GAIN_SPREAD, 1]`` (just 1 for one neuron). A rectified
+    linear rate is positively homogeneous, ``max(0, c J) = c max(0, J)``, so neurons with
+    gains ``c_j`` whose outputs are weighted ``1 / sum(c)`` compute the unit's rate
+    exactly. As spiking neurons they fire at different rates, so their spikes fall at
+    different phases (a chip starts every neuron at the same voltage) and their sum
+    carries the rate with less noise; none fires faster than the unit would alone, so
+    the chip's limit of one spike per step holds wherever the unit's does.
+    """
+    if neurons_per_unit == 1:
+        return np.ones(1)
+    return np.linspace(1 - UNIT_GAIN_SPREAD, 1, neurons_per_unit)
+
+
+def to_network(name, value, firing_rate_scale, neurons_per_unit=1):
+    """What the network holds for parameter ``name``: a transform, or for ``b`` the bias.
+
+    With ``neurons_per_unit`` > 1 each unit's row (its inputs) is repeated for its
+    neurons, whose gains (:func:`unit_gains`) the simulator applies, and each unit's
+    column (its output) is shared among them, weighted ``1 / sum(gains)``.
+    """
+    k = neurons_per_unit
     if name == "b":
-        return firing_rate_scale * value
+        return firing_rate_scale * np.repeat(value, k) * np.tile(unit_gains(k), len(value))
     if name == "b_o":
         return value[:, None]
-    return value / firing_rate_scale if name in FROM_HIDDEN else value
+    if name in TO_HIDDEN:
+        value = np.repeat(value, k, axis=0)
+    if name in FROM_HIDDEN:
+        value = np.repeat(value, k, axis=1) / (firing_rate_scale * unit_gains(k).sum())
+    return value
+
+
+def check_neurons_per_unit(neurons_per_unit, neuron_type, obj=None, where=None):
+    """``neurons_per_unit`` as an int in ``[1, MAX_NEURONS_PER_UNIT]``, more than one only
+    for rectified linear hidden neurons: only a homogeneous rate, ``max(0, c J) =
+    c max(0, J)``, is computed exactly by neurons of spread gains (:func:`unit_gains`)."""
+    k = validation.integer(neurons_per_unit, "neurons_per_unit", obj, high=MAX_NEURONS_PER_UNIT, where=where)
+    # SpikingRectifiedLinear (and nengo-loihi's) subclass RectifiedLinear
+    if k > 1 and not isinstance(neuron_type, nengo.RectifiedLinear):
+        raise validation.error(
+            f"several neurons per unit need rectified linear hidden neurons, whose rate scales with "
+            f"their gain (got neuron_type={neuron_type}); use neurons_per_unit=1",
+            "neurons_per_unit",
+            obj,
+            where,
+        )
+    return k
+
+
+def hidden_gains(units, firing_rate_scale, neurons_per_unit=1):
+    """The hidden neurons' gains: ``firing_rate_scale`` times each one's :func:`unit_gains`."""
+    return firing_rate_scale * np.tile(unit_gains(neurons_per_unit), units)
 
 
 def from_network(name, held, firing_rate_scale, shape):
@@ -117,7 +172,8 @@ def _glorot(rng, shape):
 
 def _connect(connections, name, pre, post, cell, synapse):
     connections[name] = nengo.Connection(
-        pre, post, transform=to_network(name, cell.params[name], cell.firing_rate_scale), synapse=synapse
+        pre, post, transform=to_network(name, cell.params[name], cell.firing_rate_scale, cell.neurons_per_unit),
+        synapse=synapse,
     )
 
 
@@ -132,14 +188,16 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
     ``h = f(W_x x + W_h h + W_m m + b)`` and ``y = W_o h + b_o`` (or ``y = h``), with
     ``m`` from ``memory_state`` and ``x`` from ``x`` (any nengo objects or slices of
     the right widths); the hidden gain and bias are scaled up by the cell's
-    ``firing_rate_scale`` and what leaves the neurons scaled down (:func:`to_network`).
-    The one wiring of the hidden layer: the step network (:class:`LMU`) and the
+    ``firing_rate_scale`` and what leaves the neurons scaled down (:func:`to_network`);
+    with the cell's ``neurons_per_unit`` > 1 each unit is that many neurons
+    (:func:`unit_gains`). The one wiring of the hidden layer: the step network (:class:`LMU`) and the
     parallel training network (:mod:`nengo_lmu.dl`) both build it here.
 
     Parameters
     ----------
     cell : LMU
-        Gives the sizes, neuron type, ``firing_rate_scale`` and :attr:`~LMU.params`.
+        Gives the sizes, neuron type, ``firing_rate_scale``, ``neurons_per_unit`` and
+        :attr:`~LMU.params`.
     memory_state, x : nengo object
         Sources of ``m`` (``memory_d * order`` wide) and ``x`` (``input_dimensions``).
         A :class:`~nengo_lmu.networks.LegendreMemory` connects its own state
@@ -157,10 +215,10 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
         ``name -> nengo.Connection`` for ``W_x``, ``W_h``, ``W_m``, ``W_o``, ``b_o``
         (``W_m``: a list of them when wired neuron to neuron).
     """
-    s, p = cell.firing_rate_scale, cell.params
+    s, p, k = cell.firing_rate_scale, cell.params, cell.neurons_per_unit
     hidden = nengo.Ensemble(
-        cell.units, 1, neuron_type=cell.neuron_type, gain=nengo.dists.Choice([s]),
-        bias=to_network("b", p["b"], s), label="h",
+        cell.units * k, 1, neuron_type=cell.neuron_type, gain=hidden_gains(cell.units, s, k),
+        bias=to_network("b", p["b"], s, k), label="h",
     )
     h, connections = hidden.neurons, {}
     if "W_x" in p:
@@ -170,13 +228,14 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
     if isinstance(memory_state, LegendreMemory):
         # the memory wires W_m m into the neurons itself: one connection from its state, or
         # (state_readout="neurons") neuron to neuron from its coefficient ensembles
-        conns = memory_state.connect_state(h, to_network("W_m", p["W_m"], s))
+        conns = memory_state.connect_state(h, to_network("W_m", p["W_m"], s, k))
         connections["W_m"] = conns[0] if len(conns) == 1 else conns
     else:
         _connect(connections, "W_m", memory_state, h, cell, None)
     if cell.output_dimensions is None:
         output = nengo.Node(size_in=cell.units, label="h_out")
-        nengo.Connection(h, output, transform=1.0 / s, synapse=hidden_synapse)
+        # h itself: each unit's neurons summed as its readout would be
+        nengo.Connection(h, output, transform=to_network("W_o", np.eye(cell.units), s, k), synapse=hidden_synapse)
     else:
         output = nengo.Node(size_in=cell.output_dimensions, label="y")
         _connect(connections, "W_o", h, output, cell, hidden_synapse)
@@ -229,6 +288,12 @@ class LMU(nengo.Network):
         Synapse on every connection out of the hidden neurons (``None`` for rates; a
         lowpass smooths spikes). Recurrent hidden connections always get at least a
         one-step delay (``synapse=0``), which is ``h[k-1]``.
+    neurons_per_unit : int
+        Neurons running each hidden unit (rectified linear types only): the unit's
+        inputs reach all of them, with gains spread below the unit's
+        (:func:`unit_gains`), and their outputs are summed, so the rates compute the same
+        function and spiking neurons carry it with less noise. For deployment (see
+        :meth:`with_neurons`); :func:`nengo_lmu.dl.fit` trains one neuron per unit.
     params : dict or None
         Initial parameter values (see :attr:`params`); missing ones are drawn
         Glorot-uniform from ``seed`` (biases zero).
@@ -270,6 +335,7 @@ class LMU(nengo.Network):
         dt=0.001,
         firing_rate_scale=1.0,
         hidden_synapse=None,
+        neurons_per_unit=1,
         params=None,
         **kwargs,
     ):
@@ -323,10 +389,14 @@ class LMU(nengo.Network):
                 out[name] = cls._checked_memory(value, obj)
             elif name == "hidden_synapse":
                 out[name] = check_synapse(value, name, obj)
+            elif name == "neurons_per_unit":
+                out[name] = value
         if "theta" in out and "dt" in out and out["theta"] < out["dt"]:
             raise validation.error(
                 f"must be at least one time step dt={out['dt']:g} s (got {arguments['theta']!r})", "theta", obj
             )
+        if "neurons_per_unit" in out:
+            check_neurons_per_unit(out["neurons_per_unit"], out.get("neuron_type"), obj)
         if out.get("input_encoders") is False and out.get("input_dimensions") != out.get("memory_d"):
             raise validation.error(
                 f"without input encoders, input_dimensions ({out['input_dimensions']}) must "
@@ -458,7 +528,7 @@ class LMU(nengo.Network):
             )
         for name, value in params.items():
             self.params[name] = value
-            held = to_network(name, value, self.firing_rate_scale)
+            held = to_network(name, value, self.firing_rate_scale, self.neurons_per_unit)
             if name == "b":
                 self.hidden.bias = held
             else:
@@ -665,15 +735,18 @@ class LMU(nengo.Network):
                 "states",
                 self,
             )
-        s, p = self.firing_rate_scale, self.params
+        s, p, per_unit = self.firing_rate_scale, self.params, self.neurons_per_unit
+        gains, bias = hidden_gains(self.units, s, per_unit), to_network("b", p["b"], s, per_unit)
+        # each unit's neurons summed, as the network's readout sums them
+        summed = to_network("W_o", np.eye(self.units), s, per_unit).T
         memory = self.memory_states(x) if states is None else np.moveaxis(states, 1, 0)
         outputs, peak = [], 0.0
         for k, m in enumerate(memory):
             if every_step or peak_rate or k == x.shape[1] - 1:
                 current = m @ p["W_m"].T + (x[:, k] @ p["W_x"].T if "W_x" in p else 0)
-                rates = self.neuron_type.rates(current, np.full(self.units, s), to_network("b", p["b"], s))
+                rates = self.neuron_type.rates(np.repeat(current, per_unit, axis=1), gains, bias)
                 peak = max(peak, float(rates.max()))
-                h = rates / s
+                h = rates @ summed
                 if every_step or k == x.shape[1] - 1:
                     outputs.append(h if self.output_dimensions is None else h @ p["W_o"].T + p["b_o"])
         outputs = np.stack(outputs, axis=1) if every_step else outputs[-1]

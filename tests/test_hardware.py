@@ -21,24 +21,29 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 
 
 def test_hardware_aware_training_lowers_the_deployed_error():
-    """The demo network trained as usual, and the same fine-tuned on the chip's rates
-    (:class:`dl.Hardware`), both deployed on the bit-true emulator (hidden layer on chip,
-    memory on host), same seeds and test data. Measured: NRMSE 0.0699 plain, 0.0592
-    hardware-aware; the bound only asks for a lower error."""
+    """The demo network trained as usual, the same fine-tuned on the chip's rates
+    (:class:`dl.Hardware`), and that further fine-tuned spike-aware
+    (``Hardware(spiking_steps=...)``), all deployed on the bit-true emulator (hidden layer
+    on chip, memory on host), same seeds and test data. Measured: NRMSE 0.0699 plain,
+    0.0592 on the chip's rates, SPIKE spike-aware; the bounds only ask for each to be lower."""
     small = dict(n_train=1000, seed=0)
     plain, _ = deploy.train_demo(**small)
     aware, history = deploy.train_demo(hardware="loihi", **small)
+    spiking = dl.Hardware(spiking_steps=300, synapse=deploy.TASKS["window-rms"]["hidden_synapse"])
+    spike_aware, _ = deploy.train_demo(hardware=spiking, **small)
     assert aware.metadata["hardware"] == dl.Hardware().as_dict()
+    assert spike_aware.metadata["hardware"] == spiking.as_dict()
     assert aware.metadata["task"] == "window-rms"  # train_demo keeps what fit recorded
     assert "hardware" not in plain.metadata
     assert deploy.trained_firing_rate_scale(aware) == 1000.0
     assert not aware.neuron_type.spiking  # the trained network keeps its rate neurons
-    reports = {name: deploy.deploy(lmu, backend="loihi-sim", n_test=3000)["report"]
-               for name, lmu in (("plain", plain), ("aware", aware))}
+    networks = (("plain", plain), ("aware", aware), ("spike_aware", spike_aware))
+    reports = {name: deploy.deploy(lmu, backend="loihi-sim", n_test=3000)["report"] for name, lmu in networks}
     deployed = {name: r["metrics"]["deployed"] for name, r in reports.items()}
+    print(deployed)
     # the network as trained: the chip's rates for the one trained for the chip
     assert reports["aware"]["metrics"]["trained"] == reports["aware"]["metrics"]["chip_rates"]
-    assert deployed["aware"] < deployed["plain"] < 0.1, deployed
+    assert deployed["spike_aware"] < deployed["aware"] < deployed["plain"] < 0.1, deployed
 
 
 def test_delay_aware_training_answers_early():
@@ -87,6 +92,9 @@ def test_rate_budget_is_reported_and_recorded(tmp_path):
         (dict(rate_weight=-1), r"rate_weight: must be a finite number >= 0"),
         (dict(delay_steps=-1), r"delay_steps: must be an integer >= 0 \(got -1\)"),
         (dict(delay_steps=2.5), r"delay_steps: must be an integer >= 0 \(got 2.5\)"),
+        (dict(spiking_steps=-1), r"spiking_steps: must be an integer in \[0, 10000\] \(got -1\)"),
+        (dict(spiking_steps=10, synapse=-0.1), r"synapse: must be a finite number >= 0"),
+        (dict(spiking_steps=10, rate_target=(0.1, 0.5)), r"rate_target: the rate budget is for rate training"),
     ],
 )
 def test_hardware_options_the_chip_cannot_do_are_refused(kwargs, message):
@@ -110,6 +118,72 @@ def test_bad_hardware_refused_before_training(monkeypatch):
         dl.fit(lmu, x, x[:, -1], hardware=dl.Hardware(delay_steps=10))
     with pytest.raises(ValidationError, match="Loihi runs ReLU and LIF neurons only"):
         dl.fit(LMU(4, 2, 0.01, output_dimensions=1, neuron_type=nengo.Tanh(tau_ref=1.0)), x, x[:, -1], hardware="loihi")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(y="last"), r"fit.y: spike-aware training \(spiking_steps=20\) scores the output over the last "
+                         r"steps: give per-step targets, shape \(n, 30, out\)"),
+        (dict(hardware=dl.Hardware(spiking_steps=31)), r"fit.hardware: .*needs sequences of at least spiking_steps"),
+        (dict(formulation="step"), r"fit.formulation: .*has a formulation of its own"),
+        (dict(memory_noise=0.1), r"fit.memory_noise: .*runs on the exact memory's states: drop memory_noise"),
+        (dict(lmu=LMU(4, 2, 0.01, output_dimensions=1, hidden_to_hidden=True)),
+         r"fit.hardware: .*without hidden->memory, memory->memory and hidden->hidden paths"),
+    ],
+)
+def test_spike_aware_training_refuses_what_it_cannot_train(change, message, monkeypatch):
+    monkeypatch.setattr(dl, "_simulator", lambda *a, **k: pytest.fail("trained before the check"))
+    x = np.zeros((4, 30, 1))
+    args = dict(lmu=LMU(4, 2, 0.01, output_dimensions=1), y=np.zeros((4, 30, 1)),
+                hardware=dl.Hardware(spiking_steps=20, synapse=0.01))
+    args.update(change)
+    if isinstance(args["y"], str):
+        args["y"] = np.zeros((4, 1))
+    with pytest.raises(ValidationError, match=message):
+        dl.fit(args.pop("lmu"), x, args.pop("y"), **args)
+
+
+def test_spike_aware_neurons_spike_as_the_chips():
+    """In NengoDL the spike-aware type steps the chip's neuron, voltage carried over: the
+    same spikes as nengo-loihi's type on nengo's simulator (at most one per step)."""
+    import nengo_dl
+    from nengo_loihi.neurons import LoihiSpikingRectifiedLinear
+
+    chip = LoihiSpikingRectifiedLinear()
+    aware = dl._spike_aware(chip)
+    assert isinstance(aware, LoihiSpikingRectifiedLinear) and aware.spiking
+    currents = np.linspace(-100, 900, 12)
+    spikes = {}
+    for name, neuron_type in (("chip", chip), ("aware", aware)):
+        with nengo.Network(seed=0) as net:
+            ens = nengo.Ensemble(len(currents), 1, neuron_type=neuron_type, gain=np.ones(len(currents)),
+                                 bias=currents)
+            probe = nengo.Probe(ens.neurons)
+        simulator = nengo_dl.Simulator if name == "aware" else nengo.Simulator
+        with simulator(net, progress_bar=False) as sim:
+            sim.run_steps(200)
+        spikes[name] = np.reshape(sim.data[probe], (200, -1))
+    assert np.allclose(spikes["aware"], spikes["chip"])
+    assert spikes["chip"].max() == 1000 and 0 < spikes["chip"].mean() < 1000
+
+
+def test_spike_aware_training_learns_through_the_spikes():
+    """Spiking forward, rate gradient: the hidden layer's weights move and the loss on the
+    last steps falls; e_x (the memory's input, not simulated here) stays as it was."""
+    rng = np.random.RandomState(1)
+    lmu = LMU(16, 4, 0.05, output_dimensions=1, seed=0)
+    x = rng.uniform(-1, 1, (40, 120, 1)).cumsum(axis=1) * 0.05
+    y = np.abs(x)  # per-step targets
+    dl.fit(lmu, x, y[:, -1], epochs=30, batch_size=20, learning_rate=1e-2)
+    before = lmu.get_params()
+    history = dl.fit(lmu, x, y, epochs=5, batch_size=20, learning_rate=1e-3,
+                     hardware=dl.Hardware(firing_rate_scale=300, spiking_steps=80, synapse=0.01))
+    after = lmu.get_params()
+    assert np.array_equal(after["e_x"], before["e_x"])
+    assert not np.allclose(after["W_m"], before["W_m"]) and not np.allclose(after["W_o"], before["W_o"])
+    assert history["loss"][-1] < history["loss"][0], history["loss"]
+    assert lmu.metadata["hardware"]["spiking_steps"] == 80 and lmu.metadata["hardware"]["synapse"] == 0.01
 
 
 HARDWARE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "hardware")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from nengo.exceptions import ValidationError
 
-from nengo_lmu import maths
+from nengo_lmu import lmu as lmu_module, maths
 from nengo_lmu.lmu import LMU
 
 
@@ -87,6 +87,54 @@ def test_spiking_hidden_approximates_rates(rng):
     assert maths.nrmse(spiking[50:], rate[50:]) < 0.1
     unscaled = simulate(lmu.with_neurons(nengo.SpikingRectifiedLinear(), hidden_synapse=None), x, synapse=0.01)
     assert maths.nrmse(unscaled[50:], rate[50:]) > maths.nrmse(spiking[50:], rate[50:])
+
+
+@pytest.mark.parametrize("paths", [{}, dict(hidden_to_hidden=True, hidden_to_memory=True, input_to_hidden=True)])
+def test_neurons_per_unit_compute_the_units_rates(paths, rng):
+    """Each unit run by several rate neurons of spread gains: the same network, in numpy
+    and simulated, recurrent paths included (a ReLU's rate scales with its gain)."""
+    lmu = LMU(6, 4, 0.02, output_dimensions=2, seed=4, **paths)
+    random_biases(lmu, rng)
+    x = rng.randn(60, 1)
+    many = lmu.with_neurons(neurons_per_unit=5, firing_rate_scale=20.0)
+    assert many.hidden.n_neurons == 30
+    assert np.allclose(simulate(many, x), simulate(lmu, x), atol=1e-10)
+    if not paths:
+        assert np.allclose(many.rate_outputs(x[None], every_step=True), lmu.rate_outputs(x[None], every_step=True))
+    # the unit's own neuron has the highest gain: no neuron fires faster than the unit would
+    gains = many.hidden.gain
+    assert np.max(gains) == 20.0 and np.min(gains) == pytest.approx(20.0 * (1 - lmu_module.UNIT_GAIN_SPREAD))
+
+
+def test_neurons_per_unit_carry_the_rates_with_less_spike_noise(rng):
+    """Spiking ReLUs starting at the same voltage (as a chip starts them): eight neurons per
+    unit, firing at different rates, carry the rates with less noise than one. Measured
+    here: output NRMSE against the rate network 0.079 with one neuron per unit, 0.043
+    with eight."""
+    lmu = LMU(20, 4, 0.05, output_dimensions=1, seed=2)
+    random_biases(lmu, rng)
+    x = np.sin(np.linspace(0, 6, 600))[:, None]
+    rate = simulate(lmu, x, synapse=0.02)
+    chip_like = nengo.SpikingRectifiedLinear(initial_state={"voltage": nengo.dists.Choice([0])})
+    errors = {}
+    for k in (1, 8):
+        spiking = lmu.with_neurons(chip_like, firing_rate_scale=200, neurons_per_unit=k)
+        errors[k] = maths.nrmse(simulate(spiking, x, synapse=0.02)[100:], rate[100:])
+    assert errors[8] < 0.75 * errors[1], errors
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(neurons_per_unit=0), r"LMU.neurons_per_unit: must be an integer in \[1, 1000\] \(got 0\)"),
+        (dict(neurons_per_unit=2.5), r"LMU.neurons_per_unit: must be an integer"),
+        (dict(neurons_per_unit=3, neuron_type=nengo.LIFRate()),
+         r"LMU.neurons_per_unit: several neurons per unit need rectified linear hidden neurons.*LIFRate"),
+    ],
+)
+def test_neurons_per_unit_refused(kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        LMU(3, 4, 0.1, **kwargs)
 
 
 def test_save_load_roundtrip(tmp_path, rng):

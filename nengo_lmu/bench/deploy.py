@@ -12,9 +12,12 @@ writes
 * ``deploy-<task>-<backend>.png`` (window-rms): output against target.
 """
 
+import nengo
+
 from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
 from ..dl import HARDWARE, Hardware
+from ..lmu import check_neurons_per_unit
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
 WHERE = "deploy"
@@ -23,7 +26,7 @@ WHERE = "deploy"
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
         overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1,
-        readout_steps=0, delay_steps=0):
+        readout_steps=0, delay_steps=0, neurons_per_unit=1, spiking_steps=0):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
@@ -36,7 +39,10 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     output averaged over them (:func:`nengo_lmu.deploy.hold_readout`); ``hardware="loihi"`` fine-tunes the demo network for
     the chip after training it (:func:`nengo_lmu.deploy.train_demo`; a ``params`` file keeps
     its own training), ``delay_steps`` steps early for an output that reaches the host that
-    late (``dl.Hardware(delay_steps=...)``); ``n_test`` is the test size (window-rms: steps;
+    late (``dl.Hardware(delay_steps=...)``), and with ``spiking_steps`` then spike-aware
+    over that many last steps of each sequence, its output through the deployment's hidden
+    synapse (``dl.Hardware(spiking_steps=..., synapse=...)``); ``neurons_per_unit`` spiking neurons run each
+    hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`); ``n_test`` is the test size (window-rms: steps;
     psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
@@ -72,9 +78,12 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
                                "the file as trained (one fine-tuned with nengo_lmu.dl.fit(..., hardware='loihi') "
                                "keeps its chip settings), or drop --params", "hardware", where=WHERE)
     delay_steps = validation.integer(delay_steps, "delay_steps", low=0, high=1000, where=WHERE)
-    if delay_steps and hardware == "none":
-        raise validation.error("is trained by hardware-aware fine-tuning: add --hardware loihi", "delay_steps",
-                               where=WHERE)
+    spiking_steps = validation.integer(spiking_steps, "spiking_steps", low=0, high=deploy.DEMO["window"] * 2,
+                                       where=WHERE)
+    for name, value in (("delay_steps", delay_steps), ("spiking_steps", spiking_steps)):
+        if value and hardware == "none":
+            raise validation.error("is trained by hardware-aware fine-tuning: add --hardware loihi", name,
+                                   where=WHERE)
     if n_test is not None:
         n_test = validation.integer(n_test, "n_test", high=MAX_STEPS, where=WHERE)
     if n_test is not None and n_test * steps_per_sample > MAX_STEPS:
@@ -92,6 +101,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     else:
         lmu = read_file(LMU.load, params)
         task = deploy.task_of(lmu, task)
+    # the demo network is rectified linear
+    check_neurons_per_unit(neurons_per_unit, nengo.RectifiedLinear() if lmu is None else lmu.neuron_type, where=WHERE)
     if readout_steps and task != "psmnist":
         raise validation.error(f"a readout period is for psmnist (digits), not {task}", "readout_steps",
                                where=WHERE)
@@ -116,7 +127,10 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         lmu, history = deploy.train_demo(epochs=demo_epochs, seed=seed, callbacks=callbacks,
                                          hardware=None if hardware == "none" else Hardware(
                                              hardware, firing_rate_scale=firing_rate_scale or 1000.0,
-                                             delay_steps=delay_steps))
+                                             delay_steps=delay_steps, spiking_steps=spiking_steps,
+                                             # the output's synapse in training is the deployment's
+                                             synapse=deploy.TASKS[task]["hidden_synapse"]
+                                             if hidden_synapse is None else hidden_synapse or None))
         path = save_params(lmu, out_dir, f"deploy-{task}-params", lmu.metadata, overwrite)
         files.append(path)
         out.update(params_file=path, train_seconds=history["seconds"], train_loss=history["loss"][-1])
@@ -128,14 +142,20 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
         memory=memory, attribute=attribute, steps_per_sample=steps_per_sample, readout_steps=readout_steps,
+        neurons_per_unit=neurons_per_unit,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
     compared = f" (trained rate network: {ref[metric]:.4f})" if ref else ""
-    trained = results.get("report", {}).get("metrics", {}).get("trained")
+    metrics = results.get("report", {}).get("metrics", {})
+    trained = metrics.get("trained")
     if ref and trained is not None and trained != ref[metric]:
         # hardware-aware training trained the chip's rate curves, not ReLU rates
         compared = f" (as trained, on the chip's rate curves: {trained:.4f}; as ReLU rates: {ref[metric]:.4f})"
+    elif ref and "trained" in metrics and trained is None:
+        # spike-aware training trained the chip's spikes: no rate figure is the trained network's
+        chip = f"on the chip's rate curves: {metrics['chip_rates']:.4f}; " if "chip_rates" in metrics else ""
+        compared = f" (trained spike-aware; {chip}as ReLU rates: {ref[metric]:.4f})"
     print(f"{task}, {neurons} on {backend}: {metric} {results[metric]:.4f}" + compared
           + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
           + f"; {results['steps_per_s']:.0f} steps/s"
@@ -204,6 +224,10 @@ COMMANDS = {
             Option("delay_steps", int, "with --hardware loihi: train the demo network to answer this many "
                    "steps early, for an output that reaches the host that late (memory on the host: 3, "
                    "nengo_lmu.loihi.HOST_MEMORY_LAG_STEPS); default 0", group="the trained network"),
+            Option("spiking_steps", int, "with --hardware loihi: then fine-tune the demo network spike-aware: "
+                   "the chip's spiking neurons forward, their rate curve's gradient backward, over this many last "
+                   "steps of each training sequence, the output through --hidden-synapse (about 2 min at 400); "
+                   "default 0: rates only", group="the trained network"),
             Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
                    choices=tuple(BACKENDS), group="deployment"),
             Option("neurons", str, "hidden neurons: 'rate' as trained, or 'spiking' (ReLU to spiking ReLU); "
@@ -213,6 +237,9 @@ COMMANDS = {
                    "file was trained for (hardware-aware training), else 1000", group="deployment"),
             Option("hidden_synapse", float, "lowpass time constant (s) on the hidden neurons' outputs; 0 for "
                    "none; default: the task's (window-rms 0.05, psmnist none)", group="deployment"),
+            Option("neurons_per_unit", int, "spiking neurons running each hidden unit (default 1; ReLU units): "
+                   "gains spread below the unit's, outputs summed, so the same rates with less spike noise",
+                   group="deployment"),
             Option("memory_neurons", int, "0: the exact memory; N: a spiking memory of N neurons per "
                    "coefficient (LIF; on Loihi the chip's options)", group="deployment"),
             Option("memory", str, "where the memory runs: 'chip', a spiking memory (give --memory-neurons) "

@@ -62,7 +62,7 @@ def fine_tune(lmu, x, y, learning_rate, seed, epochs, batch_size, hardware=None)
     from .. import dl
 
     tf.random.set_seed(seed)
-    schedule = tf.keras.optimizers.schedules.CosineDecay(learning_rate, epochs * (len(x) // batch_size))
+    schedule = dl.cosine_decay(learning_rate, epochs, len(x), batch_size)
     return dl.fit(lmu, x, y, epochs=epochs, batch_size=batch_size, loss="mse", learning_rate=schedule, verbose=0,
                   hardware=hardware)
 
@@ -135,8 +135,7 @@ def run(window=32, horizon=15, order=8, theta=20.0, lstm_units=25, epochs=20, ba
         return {"valid": pred[:n_valid], "test": pred[n_valid:]}
 
     def schedule(lr):  # a fresh schedule per run, identical for both models
-        steps = epochs * (len(x_train) // batch_size)
-        return tf.keras.optimizers.schedules.CosineDecay(lr, steps)
+        return dl.cosine_decay(lr, epochs, len(x_train), batch_size)
 
     def train_lmu_(lr, seed):
         lmu, hist = train_lmu(x_train, y_train, units, order, theta, lr, seed, epochs, batch_size, dt)

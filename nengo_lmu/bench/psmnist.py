@@ -134,7 +134,7 @@ def run(
     if params is None:
         history = dl.fit(
             lmu, x_train, y_train, epochs=epochs, batch_size=batch_size, loss="sparse_ce",
-            learning_rate=_cosine_decay(lr, epochs * (len(x_train) // batch_size)), l2=l2,
+            learning_rate=dl.cosine_decay(lr, epochs, len(x_train), batch_size), l2=l2,
             validation_data=(x_valid, y_valid), verbose=2,
         )
         results["history"] = history
@@ -214,13 +214,6 @@ def run(
     return results
 
 
-def _cosine_decay(lr, steps):
-    """Adam's learning rate: ``lr`` decaying to 0 over ``steps`` (cosine)."""
-    import tensorflow as tf
-
-    return tf.keras.optimizers.schedules.CosineDecay(lr, steps)
-
-
 def _noise_finetune(lmu, memory, finetune, train, valid, test, out_dir, overwrite):
     """Fine-tune ``lmu`` in place with noise matched to its spiking memory's measured error.
 
@@ -240,10 +233,10 @@ def _noise_finetune(lmu, memory, finetune, train, valid, test, out_dir, overwrit
     sigma = finetune["noise"] * np.asarray(err["std_per_coefficient"])
     log(f"noise-aware fine-tuning: memory error on {len(xs)} training digits {err['relative_total']:.3g} "
         f"(relative); noise std {finetune['noise']} x measured ({time.perf_counter() - start:.0f} s)")
-    steps = finetune["epochs"] * (len(x_train) // finetune["batch_size"])
     history = dl.fit(
         lmu, *train, epochs=finetune["epochs"], batch_size=finetune["batch_size"], loss="sparse_ce",
-        learning_rate=_cosine_decay(finetune["lr"], steps), l2=finetune["l2"],
+        learning_rate=dl.cosine_decay(finetune["lr"], finetune["epochs"], len(x_train), finetune["batch_size"]),
+        l2=finetune["l2"],
         validation_data=valid, verbose=2, memory_noise=sigma,
     )
     out = {
