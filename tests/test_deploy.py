@@ -159,6 +159,9 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
         (["--neurons", "lif"], "invalid choice: 'lif'"),
         (["--memory", "chip"], "memory='chip' is a spiking memory: give memory_neurons"),
         (["--params", TRAINED, "--hardware", "loihi"], "--hardware:? trains the demo network only"),
+        (["--spiking-steps", "400"], "--spiking-steps: is trained by hardware-aware fine-tuning: add --hardware"),
+        (["--hardware", "loihi", "--spiking-steps", "1001"], r"--spiking-steps: must be an integer in \[0, 1000\]"),
+        (["--neurons-per-unit", "0"], r"--neurons-per-unit: must be an integer in \[1, 1000\]"),
     ],
 )
 def test_deploy_bad_arguments_one_line(args, message, tmp_path, capsys):
@@ -275,6 +278,32 @@ def test_deployment_report_is_consistent():
     assert rep["energy_per_inference_nj"] == pytest.approx(energy)
     text = deploy.format_report(rep)
     assert "ESTIMATE" in text and "64 neurons" in text
+
+
+def test_deploy_with_several_neurons_per_unit():
+    """Each hidden unit run by four chip neurons: the report counts them, none fires more
+    than once a step, the rate reference is the same network's, and the chip's rate
+    curves are the four neurons' (gains spread below the unit's) summed."""
+    pytest.importorskip("nengo_lmu.loihi")
+    results = deploy.deploy(TRAINED, backend="loihi-sim", n_test=1200, neurons_per_unit=4)
+    rep = results["report"]
+    assert results["settings"]["neurons_per_unit"] == 4
+    hidden = rep["layers"]["hidden"]
+    assert hidden["neurons"] == 4 * 64
+    assert 0 < hidden["mean_spikes_per_step"] <= hidden["max_spikes_per_step"] <= 1
+    one = deploy.deploy(TRAINED, backend="loihi-sim", n_test=1200)["report"]["metrics"]
+    assert rep["metrics"]["rate"] == one["rate"] and rep["metrics"]["trained"] == one["trained"]
+    assert rep["metrics"]["chip_rates"] != one["chip_rates"]
+    assert 0 < results["nrmse"] < 0.2
+
+
+def test_neurons_per_unit_refused_before_any_work(monkeypatch):
+    monkeypatch.setattr(deploy, "test_data", lambda *a, **k: pytest.fail("worked before the check"))
+    with pytest.raises(ValidationError, match=r"deploy.neurons_per_unit: must be an integer in \[1, 1000\]"):
+        deploy.deploy(TRAINED, backend="loihi-sim", neurons_per_unit=0)
+    lif = LMU.load(TRAINED).with_neurons(nengo.LIFRate())
+    with pytest.raises(ValidationError, match=r"deploy.neurons_per_unit: several neurons per unit need rectified"):
+        deploy.deploy(lif, task="window-rms", backend="nengo", neurons_per_unit=2)
 
 
 def test_deploy_refuses_rates_the_chip_cannot_fire(monkeypatch):
