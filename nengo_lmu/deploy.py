@@ -96,8 +96,9 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
     ``spiking_steps`` then spike-aware for ``DEMO["spiking_epochs"]`` more (targets through
     the hardware's ``synapse``, the task's ``hidden_synapse`` for a deployment of the
     task's defaults); ``history`` is then the last fine-tuning's (``seconds``: all the
-    trainings, ``fine_tuning_seconds``: the fine-tunings'). ``memory_noise`` (with ``hardware``) is the deployed spiking memory's error
-    for the fine-tuning (:func:`memory_error`; ``dl.fit(..., memory_noise=...)``).
+    trainings, ``fine_tuning_seconds``: the fine-tunings'). ``memory_noise`` (with
+    ``hardware``) is the deployed spiking memory's error for the fine-tuning on the chip's
+    rates (:func:`memory_error`; ``dl.fit(..., memory_noise=...)``).
 
     Returns
     -------

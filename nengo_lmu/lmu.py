@@ -194,7 +194,8 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
     the right widths); the hidden gain and bias are scaled up by the cell's
     ``firing_rate_scale`` and what leaves the neurons scaled down (:func:`to_network`);
     with the cell's ``neurons_per_unit`` > 1 each unit is that many neurons
-    (:func:`unit_gains`). The one wiring of the hidden layer: the step network (:class:`LMU`) and the
+    (:func:`unit_gains`). The one wiring of the hidden layer: the step network
+    (:class:`LMU`) and the
     parallel training network (:mod:`nengo_lmu.dl`) both build it here.
 
     Parameters
@@ -400,7 +401,7 @@ class LMU(nengo.Network):
                 f"must be at least one time step dt={out['dt']:g} s (got {arguments['theta']!r})", "theta", obj
             )
         if "neurons_per_unit" in out:
-            check_neurons_per_unit(out["neurons_per_unit"], out.get("neuron_type"), obj)
+            out["neurons_per_unit"] = check_neurons_per_unit(out["neurons_per_unit"], out.get("neuron_type"), obj)
         if out.get("input_encoders") is False and out.get("input_dimensions") != out.get("memory_d"):
             raise validation.error(
                 f"without input encoders, input_dimensions ({out['input_dimensions']}) must "
