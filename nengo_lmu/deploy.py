@@ -323,7 +323,11 @@ def exact_states(lmu, x):
     return np.stack(list(lmu.memory_states(x)), axis=1)
 
 
-def memory_statistics(lmu, x, high=None, steps_per_sample=1):
+#: how a spiking memory's range is set from the data (:func:`memory_statistics`)
+MEMORY_SCALES = ("rms", "window")
+
+
+def memory_statistics(lmu, x, high=None, steps_per_sample=1, scale="rms"):
     """The statistics a spiking memory of ``lmu`` is scaled for, from the sequences ``x``.
 
     White noise (:class:`~nengo_lmu.statistics.WhiteNoise`) with the RMS of the memory's
@@ -332,10 +336,24 @@ def memory_statistics(lmu, x, high=None, steps_per_sample=1):
     frequency ``0.5 / dt``), divided by ``steps_per_sample`` (each sample held that many
     steps, :func:`convert`). The one place the deployment, the GUI model and the
     benchmark get it from.
+
+    ``scale="window"``: the RMS of the loudest stretch of the memory's window (``theta``)
+    instead, for inputs whose loudness drifts: a memory scaled for the whole input's RMS
+    saturates where the input is loud (window-rms, seed 1: whole-chip NRMSE 0.196, 0.049
+    scaled for the loudest window with 200 neurons per coefficient). It costs precision
+    where the input is quiet, so give the memory more neurons (the README's figures).
     """
+    validation.choice(scale, MEMORY_SCALES, "memory_scale", where="memory_statistics")
     x = np.asarray(x, dtype=float)
     u = x @ lmu.params["e_x"].T if "e_x" in lmu.params else x
-    return statistics.Measured(u, high=(high or 0.5 / lmu.dt) / steps_per_sample).white_noise()
+    white = statistics.Measured(u, high=(high or 0.5 / lmu.dt) / steps_per_sample).white_noise()
+    if scale == "rms":
+        return white
+    # the mean square over every window of theta steps, each input dimension and sequence
+    window = min(max(round(lmu.theta / lmu.dt), 1), u.shape[1])
+    total = np.concatenate([np.zeros_like(u[:, :1]), np.cumsum(u**2, axis=1)], axis=1)
+    loudest = np.sqrt(((total[:, window:] - total[:, :-window]) / window).max())
+    return statistics.WhiteNoise(white.high, max(loudest, white.rms))
 
 
 #: where the memory runs: ``host``, the exact memory (on the host, beside a chip);
@@ -809,7 +827,7 @@ def trained_firing_rate_scale(lmu, default=1000.0):
 
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
-           attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=1):
+           attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=1, memory_scale="rms"):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
     The stages, each once: load the parameters (``lmu`` may be a parameter file), run
@@ -836,7 +854,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     the period instead of one step's spikes, for the network as trained (at the last
     step). Not with ``steps_per_sample`` > 1 (an alternative) or a spiking memory.
     ``neurons_per_unit`` runs each hidden unit with that many spiking neurons
-    (:func:`convert`).
+    (:func:`convert`); ``memory_scale`` sets a spiking memory's range from the test
+    input's RMS or from its loudest window (:func:`memory_statistics`).
     ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
     ``firing_rate_scale=None`` the scale the network was trained for
     (:func:`trained_firing_rate_scale`; 1000 if none). On the Loihi
@@ -869,6 +888,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     readout_steps = check_readout_steps(readout_steps, where="deploy")
     # checked here (an LMU checks it again), before the test data and the reference are made
     neurons_per_unit = check_neurons_per_unit(neurons_per_unit, lmu.neuron_type, where="deploy")
+    validation.choice(memory_scale, MEMORY_SCALES, "memory_scale", where="deploy")
     if readout_steps and (memory_neurons or steps_per_sample > 1):
         raise validation.error(
             "a held readout needs the exact memory and one step per sample (memory_neurons=0, "
@@ -891,7 +911,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     peak_hz = None if neurons != "spiking" else peak_rate(lmu, peak, firing_rate_scale)
     if on_loihi:
         check_peak_rate(lmu, peak_hz, firing_rate_scale, where="deploy")
-    stats = memory_statistics(lmu, test["x"], spec["high"], steps_per_sample) if memory_neurons else None
+    stats = memory_statistics(lmu, test["x"], spec["high"], steps_per_sample, memory_scale) if memory_neurons else None
 
     def make(n, memory=memory):
         network = convert(lmu, neurons, firing_rate_scale, synapse, n, stats, backend=backend, memory=memory,
@@ -945,7 +965,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             hidden_synapse=synapse, memory_neurons=memory_neurons, memory=memory, n_test=n_test or spec["n_test"],
             seed=seed, units=lmu.units, order=lmu.order, theta_steps=round(lmu.theta / lmu.dt),
             steps_per_sample=steps_per_sample, seconds_per_sample=steps_per_sample * lmu.dt,
-            neurons_per_unit=neurons_per_unit,
+            neurons_per_unit=neurons_per_unit, memory_scale=memory_scale,
             readout_steps=test["readout_steps"],
         ),
         y=y, test=test,

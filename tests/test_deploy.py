@@ -162,6 +162,7 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
         (["--spiking-steps", "400"], "--spiking-steps: is trained by hardware-aware fine-tuning: add --hardware"),
         (["--hardware", "loihi", "--spiking-steps", "1001"], r"--spiking-steps: must be an integer in \[0, 1000\]"),
         (["--neurons-per-unit", "0"], r"--neurons-per-unit: must be an integer in \[1, 1000\]"),
+        (["--memory-scale", "peak"], r"invalid choice: 'peak'"),
     ],
 )
 def test_deploy_bad_arguments_one_line(args, message, tmp_path, capsys):
@@ -301,9 +302,28 @@ def test_neurons_per_unit_refused_before_any_work(monkeypatch):
     monkeypatch.setattr(deploy, "test_data", lambda *a, **k: pytest.fail("worked before the check"))
     with pytest.raises(ValidationError, match=r"deploy.neurons_per_unit: must be an integer in \[1, 1000\]"):
         deploy.deploy(TRAINED, backend="loihi-sim", neurons_per_unit=0)
+    with pytest.raises(ValidationError, match=r"deploy.memory_scale: must be one of \('rms', 'window'\)"):
+        deploy.deploy(TRAINED, backend="loihi-sim", memory_scale="peak")
     lif = LMU.load(TRAINED).with_neurons(nengo.LIFRate())
     with pytest.raises(ValidationError, match=r"deploy.neurons_per_unit: several neurons per unit need rectified"):
         deploy.deploy(lif, task="window-rms", backend="nengo", neurons_per_unit=2)
+
+
+def test_memory_scaled_for_its_loudest_window():
+    """``scale="window"``: the RMS of the loudest stretch of the memory's window, not of the
+    whole input; equal to the RMS for an input of constant loudness."""
+    lmu = LMU.load(TRAINED)
+    e_x = float(lmu.params["e_x"].ravel()[0])
+    window = round(lmu.theta / lmu.dt)
+    rng = np.random.RandomState(0)
+    steady = rng.choice([-1.0, 1.0], size=(1, 4 * window, 1))
+    loud = steady.copy()
+    loud[0, window : 2 * window] *= 3  # one window three times as loud
+    assert deploy.memory_statistics(lmu, steady, scale="window").rms == pytest.approx(abs(e_x))
+    assert deploy.memory_statistics(lmu, loud).rms == pytest.approx(abs(e_x) * np.sqrt((3 + 9) / 4))
+    assert deploy.memory_statistics(lmu, loud, scale="window").rms == pytest.approx(3 * abs(e_x))
+    with pytest.raises(ValidationError, match=r"memory_statistics.memory_scale: must be one of \('rms', 'window'\)"):
+        deploy.memory_statistics(lmu, loud, scale="peak")
 
 
 def test_deploy_refuses_rates_the_chip_cannot_fire(monkeypatch):

@@ -26,7 +26,7 @@ WHERE = "deploy"
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
         overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1,
-        readout_steps=0, delay_steps=0, neurons_per_unit=1, spiking_steps=0):
+        readout_steps=0, delay_steps=0, neurons_per_unit=1, spiking_steps=0, memory_scale="rms"):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
@@ -42,7 +42,9 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     late (``dl.Hardware(delay_steps=...)``), and with ``spiking_steps`` then spike-aware
     over that many last steps of each sequence, its output through the deployment's hidden
     synapse (``dl.Hardware(spiking_steps=..., synapse=...)``); ``neurons_per_unit`` spiking neurons run each
-    hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`); ``n_test`` is the test size (window-rms: steps;
+    hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`); ``memory_scale`` sets a spiking
+    memory's range from the input's RMS or its loudest window
+    (:func:`nengo_lmu.deploy.memory_statistics`); ``n_test`` is the test size (window-rms: steps;
     psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
@@ -66,6 +68,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     if memory is not None:
         deploy.check_memory(memory, memory_neurons, where=WHERE)
     attribute = validation.boolean(attribute, "attribute", where=WHERE)
+    validation.choice(memory_scale, deploy.MEMORY_SCALES, "memory_scale", where=WHERE)
     steps_per_sample = deploy.check_steps_per_sample(steps_per_sample, where=WHERE)
     readout_steps = deploy.check_readout_steps(readout_steps, where=WHERE)
     if readout_steps and (memory_neurons or steps_per_sample > 1):
@@ -142,7 +145,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
         memory=memory, attribute=attribute, steps_per_sample=steps_per_sample, readout_steps=readout_steps,
-        neurons_per_unit=neurons_per_unit,
+        neurons_per_unit=neurons_per_unit, memory_scale=memory_scale,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
@@ -242,6 +245,9 @@ COMMANDS = {
                    group="deployment"),
             Option("memory_neurons", int, "0: the exact memory; N: a spiking memory of N neurons per "
                    "coefficient (LIF; on Loihi the chip's options)", group="deployment"),
+            Option("memory_scale", str, "a spiking memory's range: 'rms', from the test input's RMS; 'window', "
+                   "from its loudest memory window (for inputs whose loudness drifts; give the memory more "
+                   "neurons)", choices=("rms", "window"), group="deployment"),
             Option("memory", str, "where the memory runs: 'chip', a spiking memory (give --memory-neurons) "
                    "feeding the hidden neurons neuron to neuron, on Loihi the whole network on the chip; "
                    "'host', the exact memory (on Loihi on the host, the hidden layer on the chip)",
