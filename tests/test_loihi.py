@@ -482,3 +482,29 @@ def test_a_large_memory_never_overflows_the_chips_input_sums():
         with loihi.Simulator(net, target="sim") as sim:
             sim.run_steps(300)
     assert not [str(w.message) for w in caught if "Overflow" in str(w.message)]
+
+
+def test_memory_input_ranges_hold_what_the_data_reach():
+    """A spiking memory on the chip gets its input from the host through on/off encoders
+    that clip at their range: each coefficient's drive gets the range the data reach
+    (``margin`` 1.2), where the statistics' ``INPUT_RANGE_STD`` standard deviations clip
+    an input whose loudness drifts."""
+    from nengo_lmu import LMU, data, deploy
+    from nengo_lmu.loihi.build import _input_ranges
+
+    lmu = deploy.load(os.path.join(os.path.dirname(nengo_lmu.__file__), "gui", "trained_lmu.npz"))
+    u, _ = data.window_rms(3000, window=500, seed=3)
+    x = u[None, :, None].copy()
+    x[0, 1000:1050] += 3 * np.abs(u).max()  # a short loud burst
+    stats = deploy.memory_statistics(lmu, x)
+    net = deploy.convert(lmu, "spiking", 1000, 0.05, memory_neurons=10, memory_input_statistics=stats,
+                         backend="loihi-sim", memory="chip")
+    ranges = loihi.lmu_input_ranges(net, x)
+    drive = np.abs((x @ lmu.params["e_x"].T) @ net.memory.input_transform.T).max(axis=(0, 1))
+    ensembles = net.memory.coefficient_ensembles
+    assert np.allclose([ranges[e] for e in ensembles], np.maximum(1.0, 1.2 * drive))
+    assert any(d > _input_ranges(net)[e] for d, e in zip(drive, ensembles))  # these would clip
+    # a cell whose memory input depends on the network keeps the statistics' ranges
+    recurrent = deploy.convert(LMU(4, 4, 0.1, hidden_to_memory=True), "spiking", 1000, memory_neurons=10,
+                               backend="loihi-sim", memory="chip")
+    assert not set(recurrent.memory.coefficient_ensembles) & set(loihi.lmu_input_ranges(recurrent, x))

@@ -17,6 +17,7 @@ import nengo
 from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
 from ..dl import HARDWARE, Hardware
+from ..deploy import MEMORY_SCALES
 from ..lmu import check_neurons_per_unit
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
@@ -43,7 +44,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     over that many last steps of each sequence, its output through the deployment's hidden
     synapse (``dl.Hardware(spiking_steps=..., synapse=...)``); ``neurons_per_unit`` spiking neurons run each
     hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`); ``memory_scale`` sets a spiking
-    memory's range from the input's RMS or its loudest window
+    memory's range from the input's RMS, its loudest window or each coefficient's peak
     (:func:`nengo_lmu.deploy.memory_statistics`); ``n_test`` is the test size (window-rms: steps;
     psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
@@ -68,7 +69,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     if memory is not None:
         deploy.check_memory(memory, memory_neurons, where=WHERE)
     attribute = validation.boolean(attribute, "attribute", where=WHERE)
-    validation.choice(memory_scale, deploy.MEMORY_SCALES, "memory_scale", where=WHERE)
+    validation.choice(memory_scale, MEMORY_SCALES, "memory_scale", where=WHERE)
     steps_per_sample = deploy.check_steps_per_sample(steps_per_sample, where=WHERE)
     readout_steps = deploy.check_readout_steps(readout_steps, where=WHERE)
     if readout_steps and (memory_neurons or steps_per_sample > 1):
@@ -247,7 +248,8 @@ COMMANDS = {
                    "coefficient (LIF; on Loihi the chip's options)", group="deployment"),
             Option("memory_scale", str, "a spiking memory's range: 'rms', from the test input's RMS; 'window', "
                    "from its loudest memory window (for inputs whose loudness drifts; give the memory more "
-                   "neurons)", choices=("rms", "window"), group="deployment"),
+                   "neurons); 'peak', each coefficient's from the largest value the exact memory's state "
+                   "reaches on the test input", choices=MEMORY_SCALES, group="deployment"),
             Option("memory", str, "where the memory runs: 'chip', a spiking memory (give --memory-neurons) "
                    "feeding the hidden neurons neuron to neuron, on Loihi the whole network on the chip; "
                    "'host', the exact memory (on Loihi on the host, the hidden layer on the chip)",
@@ -265,7 +267,7 @@ COMMANDS = {
                    "step", group="deployment"),
             Option("n_test", int, "test size: window-rms, steps of test signal (default 10000); mackey-glass, "
                    "samples of the test part (default all); psmnist, test digits presented back to back (default 100)", group="test data"),
-            Option("seed", int, "seed of the test signal and of the demo network", group="test data"),
+            Option("seed", int, "seed of the test signal, of the demo network and of the deployed network's build", group="test data"),
         ),
     ),
 }
