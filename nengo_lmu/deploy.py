@@ -38,6 +38,7 @@ Nothing here imports TensorFlow except :func:`train_demo`; the Loihi backends im
 nengo-loihi when used.
 """
 
+import math
 import os
 import time
 
@@ -384,11 +385,12 @@ MEMORY = ("host", "chip")
 
 
 def memory_error(lmu, backend="loihi-sim", memory_neurons=100, steps_per_sample=1, task=None, n_test=None,
-                 seed=0, memory_scale="rms"):
+                 seed=0, memory_scale="rms", memory_synapse=None):
     """The error of the spiking memory a deployment builds, as the hidden neurons receive it.
 
     The memory of ``deploy(lmu, backend=backend, memory="chip", memory_neurons=...,
-    steps_per_sample=..., memory_scale=...)`` (same options, statistics and input ranges), run on
+    steps_per_sample=..., memory_scale=..., memory_synapse=...)`` (same options, statistics and
+    input ranges), run on
     ``backend`` over the task's test stream (``seed`` picks it and seeds the build; use another
     seed than the deployment's test), its state read at the end of each sample through the same
     connections that feed the hidden neurons (:meth:`LegendreMemory.connect_state`, into
@@ -415,7 +417,8 @@ def memory_error(lmu, backend="loihi-sim", memory_neurons=100, steps_per_sample=
     stats = memory_statistics(lmu, test["x"], spec["high"], steps_per_sample, memory_scale, states)
     # the network as deployed (its hidden layer too: on Loihi the memory shares the chip with it)
     net = convert(lmu, firing_rate_scale=trained_firing_rate_scale(lmu), memory_neurons=memory_neurons,
-                  memory_input_statistics=stats, backend=backend, memory="chip", steps_per_sample=steps_per_sample)
+                  memory_input_statistics=stats, backend=backend, memory="chip", steps_per_sample=steps_per_sample,
+                  memory_synapse=memory_synapse)
     ranges = None
     if backends.is_loihi(backend):
         from . import loihi
@@ -439,7 +442,7 @@ def memory_error(lmu, backend="loihi-sim", memory_neurons=100, steps_per_sample=
 
 def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=None,
             memory_neurons=0, memory_input_statistics=None, loihi=False, backend=None, memory=None,
-            steps_per_sample=1, neurons_per_unit=1):
+            steps_per_sample=1, neurons_per_unit=1, memory_synapse=None):
     """Stage 2: the network to deploy, ``lmu``'s parameters with the chosen neurons.
 
     Parameters
@@ -480,12 +483,20 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
     neurons_per_unit : int
         Spiking neurons running each hidden unit (:attr:`.LMU.neurons_per_unit`: gains
         spread below the unit's, outputs summed): the same rates, less spike noise.
+    memory_synapse : float or None
+        The spiking memory's synapse (s); None: the LMU's,
+        :data:`nengo_lmu.lmu.MEMORY_SYNAPSE`. Spike noise
+        enters the memory's state in proportion to its window over its synapse (the
+        state integrates it): window-rms whole on the Loihi emulator, 200 neurons per
+        coefficient, scaled ``"peak"``, NRMSE 0.036-0.051 at 0.05 s, 0.022-0.036 at 0.1
+        and 0.2 s (README).
     """
     backend = backends.check_backend(backend or ("loihi-sim" if loihi else "nengo"), where="convert")
     validation.choice(neurons, NEURONS, "neurons", where="convert")
     if memory is not None:
         check_memory(memory, memory_neurons, where="convert")
     steps_per_sample = check_steps_per_sample(steps_per_sample, where="convert")
+    memory_synapse = check_memory_synapse(memory_synapse, memory_neurons, backend, lmu.dt, where="convert")
     kwargs = dict(hidden_synapse=_slower(hidden_synapse, steps_per_sample), neurons_per_unit=neurons_per_unit)
     if steps_per_sample > 1:
         kwargs["theta"] = lmu.theta * steps_per_sample
@@ -501,6 +512,8 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
             options, n_neurons=int(memory_neurons) * lmu.order * lmu.memory_d,
             input_statistics=memory_input_statistics,
         )
+        if memory_synapse is not None:
+            kwargs["memory"]["synapse"] = memory_synapse
         if steps_per_sample > 1:
             # the whole memory slowed with its input, synapse included: the state then sees
             # the same decoding errors and spike noise per sample (they enter the state in
@@ -510,7 +523,7 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
             # Loihi the hidden block then shares that long synapse, which costs its weights
             # their precision (the synaptic current sums synapse / dt steps): the whole
             # network on the bit-true chip did worse held than at one step per sample
-            tau = (options.get("synapse") or min(lmu.theta, networks.MAX_DEFAULT_TAU)) * steps_per_sample
+            tau = (kwargs["memory"].get("synapse") or min(lmu.theta, networks.MAX_DEFAULT_TAU)) * steps_per_sample
             if backends.is_loihi(backend):
                 from .loihi import longest_synapse
 
@@ -577,6 +590,27 @@ def check_memory(memory, memory_neurons, where):
             "memory", where=where,
         )
     return memory
+
+
+def check_memory_synapse(memory_synapse, memory_neurons, backend, dt=0.001, where="deploy"):
+    """``memory_synapse`` (s) checked for a spiking memory of ``memory_neurons`` per
+    coefficient on ``backend``; None stays None (the LMU's, :data:`nengo_lmu.lmu.MEMORY_SYNAPSE`)."""
+    if memory_synapse is None:
+        return None
+    memory_synapse = validation.positive(memory_synapse, "memory_synapse", where=where)
+    if not memory_neurons:
+        raise validation.error("is the spiking memory's synapse: give memory_neurons >= 1", "memory_synapse",
+                               where=where)
+    if backends.is_loihi(backend):
+        from .loihi import longest_synapse
+
+        longest = longest_synapse(dt)
+        if memory_synapse > longest:
+            raise validation.error(
+                f"the chip's slowest synaptic decay is a time constant of {longest:.2f} s (got {memory_synapse}); "
+                f"the nearest that fits: {math.floor(longest * 100) / 100}", "memory_synapse", where=where,
+            )
+    return memory_synapse
 
 
 class DoesNotFit(ValidationError):
@@ -855,7 +889,8 @@ def trained_firing_rate_scale(lmu, default=1000.0):
 
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
-           attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=1, memory_scale="rms"):
+           attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=1, memory_scale="rms",
+           memory_synapse=None):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
     The stages, each once: load the parameters (``lmu`` may be a parameter file), run
@@ -884,7 +919,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     ``neurons_per_unit`` runs each hidden unit with that many spiking neurons
     (:func:`convert`); ``memory_scale`` sets a spiking memory's range from the test
     input's RMS, from its loudest window or from each coefficient's peak
-    (:func:`memory_statistics`).
+    (:func:`memory_statistics`); ``memory_synapse`` is a spiking memory's synapse
+    (:func:`convert`; checked against the chip's longest on Loihi).
     ``seed`` picks the test stream and seeds the build of a network without a seed of its
     own (:func:`stream_network`: a loaded file's spiking neurons), so a run repeats.
     ``hidden_synapse="task"`` takes the task's default (:data:`TASKS`);
@@ -920,6 +956,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     # checked here (an LMU checks it again), before the test data and the reference are made
     neurons_per_unit = check_neurons_per_unit(neurons_per_unit, lmu.neuron_type, where="deploy")
     validation.choice(memory_scale, MEMORY_SCALES, "memory_scale", where="deploy")
+    memory_synapse = check_memory_synapse(memory_synapse, memory_neurons, backend, lmu.dt, where="deploy")
     if readout_steps and (memory_neurons or steps_per_sample > 1):
         raise validation.error(
             "a held readout needs the exact memory and one step per sample (memory_neurons=0, "
@@ -947,7 +984,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
 
     def make(n, memory=memory):
         network = convert(lmu, neurons, firing_rate_scale, synapse, n, stats, backend=backend, memory=memory,
-                          steps_per_sample=steps_per_sample, neurons_per_unit=neurons_per_unit)
+                          steps_per_sample=steps_per_sample, neurons_per_unit=neurons_per_unit,
+                          memory_synapse=memory_synapse if n else None)
         return hold_readout(network, test["x"].shape[1], readout_steps) if readout_steps else network
 
     if on_loihi and memory_neurons:
@@ -997,7 +1035,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
             hidden_synapse=synapse, memory_neurons=memory_neurons, memory=memory, n_test=n_test or spec["n_test"],
             seed=seed, units=lmu.units, order=lmu.order, theta_steps=round(lmu.theta / lmu.dt),
             steps_per_sample=steps_per_sample, seconds_per_sample=steps_per_sample * lmu.dt,
-            neurons_per_unit=neurons_per_unit, memory_scale=memory_scale,
+            neurons_per_unit=neurons_per_unit, memory_scale=memory_scale, memory_synapse=memory_synapse,
             readout_steps=test["readout_steps"],
         ),
         y=y, test=test,

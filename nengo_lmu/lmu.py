@@ -41,6 +41,8 @@ PATHS = {
 STRUCTURE = ("units", "order", "theta", "input_dimensions", "memory_d", "output_dimensions", "dt", *PATHS)
 #: the constructor arguments that say how the cell runs (:meth:`LMU.with_neurons` changes them)
 NEURONS = ("neuron_type", "memory", "firing_rate_scale", "hidden_synapse", "neurons_per_unit")
+#: the synapse (s) of an LMU's spiking memory unless its ``memory`` arguments give one
+MEMORY_SYNAPSE = 0.05
 #: parameters applied to the hidden neurons' outputs. The neurons fire ``firing_rate_scale``
 #: times their trained rate, so the network holds these divided by the scale (and the hidden
 #: gain and bias multiplied by it): :func:`to_network` and :func:`from_network` are the rule.
@@ -436,7 +438,7 @@ class LMU(nengo.Network):
         self.input = nengo.Node(size_in=self.input_dimensions, label="x")
         self.u = nengo.Node(size_in=self.memory_d, label="u")
         mem_kwargs = dict(self.memory_config or {"neuron_type": None})
-        mem_kwargs.setdefault("synapse", 0.05)
+        mem_kwargs.setdefault("synapse", MEMORY_SYNAPSE)
         if "e_m" in p and mem_kwargs.get("decode_state") is False:
             raise validation.error(
                 "decode_state=False leaves no memory state for the memory-to-memory path (e_m) to read",

@@ -163,6 +163,11 @@ def test_deploy_on_the_loihi_emulator(tmp_path, capsys):
         (["--hardware", "loihi", "--spiking-steps", "1001"], r"--spiking-steps: must be an integer in \[0, 1000\]"),
         (["--neurons-per-unit", "0"], r"--neurons-per-unit: must be an integer in \[1, 1000\]"),
         (["--memory-scale", "loudest"], r"invalid choice: 'loudest'"),
+        (["--memory-synapse", "0.1"], r"--memory-synapse: is the spiking memory's synapse: give memory_neurons"),
+        (["--memory-neurons", "10", "--memory-synapse", "-1"], r"--memory-synapse: must be a finite number > 0"),
+        (["--memory-neurons", "10", "--backend", "loihi-sim", "--memory-synapse", "5"],
+         r"--memory-synapse: the chip's slowest synaptic decay is a time constant of 4.10 s \(got 5.0\); "
+         r"the nearest that fits: 4.09"),
     ],
 )
 def test_deploy_bad_arguments_one_line(args, message, tmp_path, capsys):
@@ -394,6 +399,20 @@ def test_trained_file_deploys_with_the_memory_on_the_chip(tmp_path, capsys):
     for layer in layers.values():  # Loihi neurons: at most one spike per step
         assert 0 < layer["mean_spikes_per_step"] <= layer["max_spikes_per_step"] <= 1
     assert results["nrmse"] < 0.15, results["nrmse"]
+
+
+def test_memory_synapse_is_the_spiking_memorys():
+    """``memory_synapse`` sets the deployed spiking memory's synapse (the LMU's 50 ms
+    otherwise), and is refused, before any work, without a spiking memory."""
+    lmu = LMU.load(TRAINED)
+    assert deploy.convert(lmu, memory_neurons=10, memory="chip").memory.tau == nengo_lmu.lmu.MEMORY_SYNAPSE
+    assert deploy.convert(lmu, memory_neurons=10, memory="chip", memory_synapse=0.2).memory.tau == 0.2
+    held = deploy.convert(lmu, memory_neurons=10, memory="chip", memory_synapse=0.2, steps_per_sample=2)
+    assert held.memory.tau == pytest.approx(0.4)  # slowed with the held samples
+    with pytest.raises(ValidationError, match=r"convert.memory_synapse: is the spiking memory's synapse"):
+        deploy.convert(lmu, memory_synapse=0.2)
+    results = deploy.deploy(TRAINED, memory="chip", memory_neurons=10, n_test=1200, memory_synapse=0.2)
+    assert results["settings"]["memory_synapse"] == 0.2
 
 
 def test_a_deployment_repeats_and_its_seed_seeds_the_build():

@@ -27,7 +27,8 @@ WHERE = "deploy"
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
         overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1,
-        readout_steps=0, delay_steps=0, neurons_per_unit=1, spiking_steps=0, memory_scale="rms"):
+        readout_steps=0, delay_steps=0, neurons_per_unit=1, spiking_steps=0, memory_scale="rms",
+        memory_synapse=None):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
@@ -45,7 +46,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     synapse (``dl.Hardware(spiking_steps=..., synapse=...)``); ``neurons_per_unit`` spiking neurons run each
     hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`); ``memory_scale`` sets a spiking
     memory's range from the input's RMS, its loudest window or each coefficient's peak
-    (:func:`nengo_lmu.deploy.memory_statistics`); ``n_test`` is the test size (window-rms: steps;
+    (:func:`nengo_lmu.deploy.memory_statistics`) and ``memory_synapse`` its synapse (s);
+    ``n_test`` is the test size (window-rms: steps;
     psmnist: digits). Every
     argument, the parameter file, the data and ``out_dir`` are checked before any
     training. Returns the JSON's content with ``"files"``.
@@ -70,6 +72,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         deploy.check_memory(memory, memory_neurons, where=WHERE)
     attribute = validation.boolean(attribute, "attribute", where=WHERE)
     validation.choice(memory_scale, MEMORY_SCALES, "memory_scale", where=WHERE)
+    memory_synapse = deploy.check_memory_synapse(memory_synapse, memory_neurons, backend, where=WHERE)
     steps_per_sample = deploy.check_steps_per_sample(steps_per_sample, where=WHERE)
     readout_steps = deploy.check_readout_steps(readout_steps, where=WHERE)
     if readout_steps and (memory_neurons or steps_per_sample > 1):
@@ -146,7 +149,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         lmu, task, backend=backend, neurons=neurons, firing_rate_scale=firing_rate_scale,
         hidden_synapse=synapse, memory_neurons=memory_neurons, n_test=n_test, seed=seed, progress=progress,
         memory=memory, attribute=attribute, steps_per_sample=steps_per_sample, readout_steps=readout_steps,
-        neurons_per_unit=neurons_per_unit, memory_scale=memory_scale,
+        neurons_per_unit=neurons_per_unit, memory_scale=memory_scale, memory_synapse=memory_synapse,
     )
     metric = "nrmse" if "nrmse" in results else "accuracy"
     ref = results["reference"]
@@ -250,6 +253,8 @@ COMMANDS = {
                    "from its loudest memory window (for inputs whose loudness drifts; give the memory more "
                    "neurons); 'peak', each coefficient's from the largest value the exact memory's state "
                    "reaches on the test input", choices=MEMORY_SCALES, group="deployment"),
+            Option("memory_synapse", float, "a spiking memory's synapse (s); default 0.05 (window-rms on the "
+                   "Loihi emulator measured 0.1-0.2 better)", group="deployment"),
             Option("memory", str, "where the memory runs: 'chip', a spiking memory (give --memory-neurons) "
                    "feeding the hidden neurons neuron to neuron, on Loihi the whole network on the chip; "
                    "'host', the exact memory (on Loihi on the host, the hidden layer on the chip)",
