@@ -18,7 +18,7 @@ from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
 from ..dl import HARDWARE, Hardware
 from ..deploy import MEMORY_SCALES
-from ..lmu import check_neurons_per_unit
+from ..lmu import MEMORY_SYNAPSE, check_neurons_per_unit
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
 WHERE = "deploy"
@@ -253,8 +253,8 @@ COMMANDS = {
                    "from its loudest memory window (for inputs whose loudness drifts; give the memory more "
                    "neurons); 'peak', each coefficient's from the largest value the exact memory's state "
                    "reaches on the test input", choices=MEMORY_SCALES, group="deployment"),
-            Option("memory_synapse", float, "a spiking memory's synapse (s); default 0.05 (window-rms on the "
-                   "Loihi emulator measured 0.1-0.2 better)", group="deployment"),
+            Option("memory_synapse", float, f"a spiking memory's synapse (s); default {MEMORY_SYNAPSE} (window-rms "
+                   "on the Loihi emulator measured 0.1-0.2 better)", group="deployment"),
             Option("memory", str, "where the memory runs: 'chip', a spiking memory (give --memory-neurons) "
                    "feeding the hidden neurons neuron to neuron, on Loihi the whole network on the chip; "
                    "'host', the exact memory (on Loihi on the host, the hidden layer on the chip)",

@@ -77,8 +77,9 @@ def lmu_input_ranges(lmu, x, margin=1.2, states=None):
     neurons through host-to-chip connections (with a spiking memory wired neuron to neuron,
     ``state_readout="neurons"``, the memory's input ``u`` does instead). For each of those connections this returns
     ``margin`` times the largest absolute value of each dimension (at least 1e-3) over
-    the sequences ``x`` (``(n, n_steps, input_dimensions)``, as for :mod:`nengo_lmu.dl`).
-    ``states`` is the exact memory over ``x`` (``(n, n_steps, memory_d * order)``,
+    the sequences ``x`` (``(n, n_steps, input_dimensions)``, as for :mod:`nengo_lmu.dl`);
+    such a memory's coefficient ensembles, unless the cell is recurrent, get the ranges of
+    their drives (:func:`memory_input_ranges`). ``states`` is the exact memory over ``x`` (``(n, n_steps, memory_d * order)``,
     :func:`nengo_lmu.deploy.exact_states`) if already computed; otherwise it is run here.
     """
     x = lmu.check_sequences(x)
