@@ -488,8 +488,8 @@ def convert(lmu, neurons="spiking", firing_rate_scale=1000.0, hidden_synapse=Non
         :data:`nengo_lmu.lmu.MEMORY_SYNAPSE`. Spike noise
         enters the memory's state in proportion to its window over its synapse (the
         state integrates it): window-rms whole on the Loihi emulator, 200 neurons per
-        coefficient, scaled ``"peak"``, NRMSE 0.036-0.051 at 0.05 s, 0.022-0.036 at 0.1
-        and 0.2 s (README).
+        coefficient, scaled ``"peak"``, NRMSE 0.036-0.051 at 0.05 s, 0.022-0.036 at 0.1-0.2
+        s (README).
     """
     backend = backends.check_backend(backend or ("loihi-sim" if loihi else "nengo"), where="convert")
     validation.choice(neurons, NEURONS, "neurons", where="convert")
