@@ -804,7 +804,7 @@ def cosine_decay(learning_rate, epochs, n_sequences, batch_size):
     ``CosineDecay``, one step per minibatch)."""
     import tensorflow as tf
 
-    steps = epochs * (n_sequences // min(batch_size, n_sequences))
+    steps = epochs * (n_sequences // _batches(n_sequences, batch_size, where="cosine_decay"))
     return tf.keras.optimizers.schedules.CosineDecay(learning_rate, max(steps, 1))
 
 
