@@ -732,7 +732,7 @@ def stream_network(lmu, u, dt=None, seed=0):
     ``lmu.output`` (unfiltered: the network's own ``hidden_synapse`` filters).
     ``seed`` seeds the build where ``lmu`` has no seed of its own (a loaded file has
     none): the spiking memory's neurons are drawn from it, and unseeded they differed on
-    every run (window-rms whole on the Loihi emulator, one command run four times: NRMSE
+    every run (window-rms whole on the Loihi emulator, the same deployment run four times: NRMSE
     0.049-0.071).
     """
     dt = lmu.dt if dt is None else dt

@@ -418,7 +418,7 @@ def test_memory_synapse_is_the_spiking_memorys():
 def test_a_deployment_repeats_and_its_seed_seeds_the_build():
     """A loaded file has no seed: its spiking neurons are drawn from the deployment's
     ``seed``, so the same call gives the same outputs and another seed other neurons.
-    Unseeded, one command (window-rms whole on the Loihi emulator) gave NRMSE 0.049-0.071
+    Unseeded, the same deployment (window-rms whole on the Loihi emulator) gave NRMSE 0.049-0.071
     over four runs."""
     kwargs = dict(backend="nengo", memory="chip", memory_neurons=10, n_test=1200)
     first, again = deploy.deploy(TRAINED, **kwargs), deploy.deploy(TRAINED, **kwargs)
