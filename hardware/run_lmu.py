@@ -21,9 +21,10 @@ rates before deploying it; ``--delay-steps`` with it, for the deployed graph's l
 ``--out-dir``...: see ``--help``. Without ``--params`` the small ``window-rms`` demo
 network is trained first (about 20 s). It prints the chip resources, the task's figure
 for the deployed network (NRMSE or accuracy) next to the trained rate network's on the
-same data, the deployment report, and steps per second, and saves them as JSON in
-``--out-dir`` (never overwriting a file). ``--backend loihi`` needs Intel's nxsdk
-(``hardware/README.md``); ``loihi-sim`` runs anywhere.
+same data (its output through the same output synapse), the deployment report, and steps
+per second, and saves them as JSON in ``--out-dir`` (never overwriting a file).
+``--backend loihi`` needs Intel's nxsdk (``hardware/README.md``); ``loihi-sim`` runs
+anywhere.
 """
 
 import sys

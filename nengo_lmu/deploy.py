@@ -819,26 +819,48 @@ def _accuracy(outputs, labels):
     return {"accuracy": float(np.mean(np.argmax(outputs, axis=-1) == labels))}
 
 
-def reference(lmu, task, test, states):
+def reference(lmu, task, test, states, synapse=None, steps_per_sample=1):
     """The task's figure of the trained rate network with the exact memory, and its peak rate.
 
     Computed in numpy (:meth:`.LMU.rate_outputs`) from the exact ``states`` of the test
     data, each sequence from rest; ``(None, None)`` for a cell it cannot compute. With a
     readout period (``test["readout_steps"]``) the peak is the last step's, the rates
-    held through the period (:func:`last_step_outputs`).
+    held through the period (:func:`last_step_outputs`). A stream's outputs pass through
+    the deployed output's ``synapse`` with its samples held ``steps_per_sample`` steps
+    (:func:`through_synapse`) and are scored as the deployed network's are
+    (:func:`score`): a lowpass also smooths the rate network's own error, so comparing a
+    filtered deployment with an unfiltered rate network would credit the filter to the
+    deployment.
     """
     if states is None or lmu.paths["hidden_to_hidden"]:
         return None, None
     stream = TASKS[task]["kind"] == "stream"
     if stream:
         outputs, peak = lmu.rate_outputs(test["x"], every_step=True, peak_rate=True, states=states)
-        return score(task, outputs[0], test), peak
+        y = through_synapse(outputs[0], synapse, test["dt"], steps_per_sample)
+        return score(task, y, test, synapse=synapse), peak
     if test.get("readout_steps", 0):
         # held through the readout: the last step's outputs, and the rates read there
         outputs, peak = last_step_outputs(lmu, test["x"], states[:, -1])
     else:
         outputs, peak = lmu.rate_outputs(test["x"], peak_rate=True, states=states)
     return _accuracy(outputs, test["y"]), peak
+
+
+def through_synapse(y, synapse, dt, steps_per_sample=1):
+    """Outputs ``y`` (``(samples, out)``) as a deployed network's output connection delivers them.
+
+    Each sample held ``steps_per_sample`` steps of ``dt`` (:func:`present`), through
+    ``synapse`` slowed as :func:`convert` slows it, read at each sample's last step
+    (:func:`sampled`). A nengo connection's synapse filters what its source gave the
+    step before: one step later than ``Synapse.filt``. ``synapse=None`` passes ``y``.
+    """
+    if synapse is None:
+        return y
+    slowed = _slower(synapse, steps_per_sample)
+    lowpass = slowed if isinstance(slowed, nengo.synapses.Synapse) else nengo.Lowpass(slowed)
+    filtered = lowpass.filt(present(y, steps_per_sample), dt=dt, y0=0)
+    return sampled(np.concatenate([np.zeros_like(filtered[:1]), filtered[:-1]]), steps_per_sample)
 
 
 def peak_rate(lmu, peak, firing_rate_scale):
@@ -975,7 +997,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     # 2. convert the neurons
     # the trained rate network on the test data (numpy, cheap): its peak rate is checked
     # against the chip's limit before anything is built
-    ref, peak = reference(lmu, task, test, states)
+    ref, peak = reference(lmu, task, test, states, synapse, steps_per_sample)
     peak_hz = None if neurons != "spiking" else peak_rate(lmu, peak, firing_rate_scale)
     if on_loihi:
         check_peak_rate(lmu, peak_hz, firing_rate_scale, where="deploy")
@@ -1060,7 +1082,8 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
            neurons_per_unit=1):
     """The deployment report of a Loihi run: where the task's figure is lost, and what it costs.
 
-    ``metrics``: the task's figure of the rate network with its own neurons (``rate``), of
+    ``metrics``: the task's figure (every one through the deployed output's synapse, as
+    :func:`reference` scores it) of the rate network with its own neurons (``rate``), of
     the same network with the chip's rates at the deployed ``firing_rate_scale`` and no
     spikes (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`, with the deployed
     ``neurons_per_unit``), of the network as
@@ -1079,12 +1102,14 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
 
     metric = TASKS[task]["metric"]
     metrics = {"rate": (results["reference"] or {}).get(metric), "deployed": results[metric]}
+    # every stage is scored through the deployed output's synapse, as the deployment is
+    synapse = results["settings"]["hidden_synapse"]
     chip_rates = {}
     if states is not None and not lmu.paths["hidden_to_hidden"]:
         for k in {1, neurons_per_unit}:
             chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale,
                                     neurons_per_unit=k)
-            chip_rates[k] = reference(chip, task, test, states)[0][metric]
+            chip_rates[k] = reference(chip, task, test, states, synapse, steps_per_sample)[0][metric]
         metrics["chip_rates"] = chip_rates[neurons_per_unit]
     # the network as it was trained: hardware-aware training trained the chip's rates, one
     # neuron per unit; spike-aware training its spikes, which only a run shows (None)

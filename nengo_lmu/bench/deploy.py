@@ -7,7 +7,8 @@ file saved by :meth:`.LMU.save_params` (``nengo-lmu psmnist`` writes
 writes
 
 * ``deploy-<task>-<backend>.json``: the deployed network's figure (``nrmse`` or
-  ``accuracy``), the trained rate network's on the same data (``reference``), the Loihi
+  ``accuracy``), the trained rate network's on the same data, its output through the
+  same output synapse (``reference``, :func:`nengo_lmu.deploy.reference`), the Loihi
   resources (Loihi backends), timings and settings;
 * ``deploy-<task>-<backend>.png`` (window-rms): output against target.
 """
