@@ -794,13 +794,14 @@ def run_stream(lmu, u, backend="nengo", progress=False, input_ranges=None, seed=
 def score(task, y, test, synapse=None):
     """Stage 5: the task's figure for outputs ``y`` (``(steps, out)``) on ``test`` (:func:`test_data`).
 
-    ``window-rms``: ``{"nrmse"}`` against the target through the same ``synapse`` as the
-    output (a lowpass lags; the score should not count the lag as error).
+    ``window-rms``: ``{"nrmse"}`` against the target through the same ``synapse`` (a time
+    constant or a nengo Synapse) as the output (a lowpass lags; the score should not
+    count the lag as error).
     ``psmnist``: ``{"accuracy"}`` of the output at each digit's last step, or averaged over
     its readout period (``test["readout_steps"]`` > 0, :func:`read_out`).
     """
     if TASKS[task]["metric"] == "nrmse":
-        target = test["y"] if synapse is None else nengo.Lowpass(synapse).filt(test["y"], dt=test["dt"], y0=0)
+        target = test["y"] if synapse is None else _filter(synapse).filt(test["y"], dt=test["dt"], y0=0)
         keep = slice(test["skip"], None)
         return {"nrmse": maths.nrmse(y[keep], target[keep])}
     return _accuracy(read_out(y.reshape(len(test["y"]), test["n_steps"], -1), test), test["y"])
@@ -847,6 +848,11 @@ def reference(lmu, task, test, states, synapse=None, steps_per_sample=1):
     return _accuracy(outputs, test["y"]), peak
 
 
+def _filter(synapse):
+    """``synapse`` (a time constant or a nengo Synapse) as a nengo Synapse."""
+    return synapse if isinstance(synapse, nengo.synapses.Synapse) else nengo.Lowpass(synapse)
+
+
 def through_synapse(y, synapse, dt, steps_per_sample=1):
     """Outputs ``y`` (``(samples, out)``) as a deployed network's output connection delivers them.
 
@@ -857,9 +863,7 @@ def through_synapse(y, synapse, dt, steps_per_sample=1):
     """
     if synapse is None:
         return y
-    slowed = _slower(synapse, steps_per_sample)
-    lowpass = slowed if isinstance(slowed, nengo.synapses.Synapse) else nengo.Lowpass(slowed)
-    filtered = lowpass.filt(present(y, steps_per_sample), dt=dt, y0=0)
+    filtered = _filter(_slower(synapse, steps_per_sample)).filt(present(y, steps_per_sample), dt=dt, y0=0)
     return sampled(np.concatenate([np.zeros_like(filtered[:1]), filtered[:-1]]), steps_per_sample)
 
 
