@@ -73,6 +73,9 @@ DEMO = dict(units=64, order=6, window=500, n_train=2000, epochs=30, batch_size=5
             learning_rate=3e-3, stride=100, seed=0, hardware_epochs=10, hardware_learning_rate=1e-4,
             spiking_epochs=10)
 
+#: the metadata key of the plainly trained parameters a hardware-aware file keeps (:func:`train_demo`)
+PLAIN_PARAMS = "plain_params"
+
 #: spiking versions of the rate neuron types a network is trained with
 SPIKING = {
     nengo.RectifiedLinear: nengo.SpikingRectifiedLinear,
@@ -99,7 +102,10 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
     task's defaults); ``history`` is then the last fine-tuning's (``seconds``: all the
     trainings, ``fine_tuning_seconds``: the fine-tunings'). ``memory_noise`` (with
     ``hardware``) is the deployed spiking memory's error for the fine-tuning on the chip's
-    rates (:func:`memory_error`; ``dl.fit(..., memory_noise=...)``).
+    rates (:func:`memory_error`; ``dl.fit(..., memory_noise=...)``). With ``hardware`` the
+    plainly trained parameters, before any fine-tuning, are kept in
+    ``lmu.metadata[PLAIN_PARAMS]``: :func:`deploy` scores that network too
+    (``plain_reference``), the baseline the deployed figure is compared with.
 
     Returns
     -------
@@ -118,9 +124,12 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
         lmu, x_train, y_train, epochs=epochs, batch_size=batch_size, loss="mse",
         learning_rate=learning_rate, verbose=verbose, callbacks=callbacks,
     )
+    plain = None
     if hardware is not None:
         hardware = dl.Hardware.from_argument(hardware)
         first = history["seconds"]
+        # the plainly trained network, kept in the file: the deployment's baseline
+        plain = {name: np.asarray(value).tolist() for name, value in lmu.params.items()}
         # on the chip's rate curves first; then, if asked, spike-aware from there
         rates = dl.Hardware(**dict(hardware.as_dict(), spiking_steps=0, synapse=None))
         history = dl.fit(
@@ -144,6 +153,8 @@ def train_demo(units=DEMO["units"], order=DEMO["order"], window=DEMO["window"],
         history.update(seconds=first + history["seconds"], fine_tuning_seconds=history["seconds"])
     # fit records hardware-aware settings in the metadata: keep them
     lmu.metadata = dict(getattr(lmu, "metadata", None) or {}, task="window-rms", window=int(window), seed=int(seed))
+    if plain is not None:
+        lmu.metadata[PLAIN_PARAMS] = plain
     return lmu, history
 
 
@@ -853,6 +864,21 @@ def _filter(synapse):
     return synapse if isinstance(synapse, nengo.synapses.Synapse) else nengo.Lowpass(synapse)
 
 
+def plain_reference(lmu, task, test, synapse=None, steps_per_sample=1):
+    """:func:`reference`'s figure for the plainly trained network a hardware-aware file keeps
+    (``lmu.metadata[PLAIN_PARAMS]``, :func:`train_demo`); None for a file without one.
+
+    Hardware-aware training moves every parameter (the memory's encoder too), so the
+    fine-tuned network's own rate figure is no baseline: this is the network it started from.
+    """
+    params = (getattr(lmu, "metadata", None) or {}).get(PLAIN_PARAMS)
+    if params is None:
+        return None
+    plain = lmu.with_neurons()
+    plain.set_params({name: np.asarray(value, dtype=float) for name, value in params.items()})
+    return reference(plain, task, test, exact_states(plain, test["x"]), synapse, steps_per_sample)[0]
+
+
 def through_synapse(y, synapse, dt, steps_per_sample=1):
     """Outputs ``y`` (``(samples, out)``) as a deployed network's output connection delivers them.
 
@@ -966,8 +992,10 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     dict
         The task's figure (``nrmse`` or ``accuracy``) for the deployed network, the same
         figure of the trained rate network with the exact memory on the same data
-        (``reference``), the Loihi ``resources`` (Loihi backends), timings and settings,
-        and the arrays ``y`` and ``test`` (left out of saved JSON).
+        (``reference``), and of the plainly trained network a hardware-aware file was
+        fine-tuned from (``plain_reference``, when the file keeps it), the Loihi
+        ``resources`` (Loihi backends), timings and settings, and the arrays ``y`` and
+        ``test`` (left out of saved JSON).
     """
     # 1. load, and check everything before any work
     lmu = load(lmu)
@@ -1002,6 +1030,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     # the trained rate network on the test data (numpy, cheap): its peak rate is checked
     # against the chip's limit before anything is built
     ref, peak = reference(lmu, task, test, states, synapse, steps_per_sample)
+    plain_ref = plain_reference(lmu, task, test, synapse, steps_per_sample)
     peak_hz = None if neurons != "spiking" else peak_rate(lmu, peak, firing_rate_scale)
     if on_loihi:
         check_peak_rate(lmu, peak_hz, firing_rate_scale, where="deploy")
@@ -1050,6 +1079,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     # 5. score and report
     results.update(score(task, y, test, synapse=synapse))
     results["reference"] = ref
+    if plain_ref is not None:
+        results["plain_reference"] = plain_ref
     if peak_hz is not None:
         # the trained rate network's highest hidden rate, at the deployed scale
         results["peak_rate_hz"] = peak_hz
@@ -1093,8 +1124,9 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     ``neurons_per_unit``), of the network as
     it was trained (``trained``: ``chip_rates`` after hardware-aware training on the
     chip's rates, None after spike-aware training, else ``rate``) and of the deployed network
-    (``deployed``: spikes, quantised weights, host-to-chip encoders); ``deploy(...,
-    attribute=True)`` adds ``spikes_float_weights`` and ``memory_on_host``. ``layers``: per
+    (``deployed``: spikes, quantised weights, host-to-chip encoders); for a file that keeps
+    the network it was fine-tuned from, that one's (``plain_rate``, :func:`plain_reference`);
+    ``deploy(..., attribute=True)`` adds ``spikes_float_weights`` and ``memory_on_host``. ``layers``: per
     layer on the chip (``hidden``; ``memory`` when it is spiking), neurons and mean / max
     spikes per neuron per step over the run (``spikes``: ``name -> (steps, neurons)``).
     ``cores``; and, from the emulator's counts (:func:`nengo_lmu.loihi.activity`),
@@ -1106,6 +1138,9 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
 
     metric = TASKS[task]["metric"]
     metrics = {"rate": (results["reference"] or {}).get(metric), "deployed": results[metric]}
+    if "plain_reference" in results:
+        # the plainly trained network a hardware-aware one was fine-tuned from
+        metrics["plain_rate"] = results["plain_reference"][metric]
     # every stage is scored through the deployed output's synapse, as the deployment is
     synapse = results["settings"]["hidden_synapse"]
     chip_rates = {}

@@ -462,18 +462,28 @@ def test_memory_placement_refused_before_any_work(kwargs, message, monkeypatch):
         deploy.deploy(TRAINED, backend="loihi-sim", **kwargs)
 
 
-def test_deploy_trains_the_demo_for_the_chip(tmp_path):
+def test_deploy_trains_the_demo_for_the_chip(tmp_path, capsys):
     """--hardware loihi: the demo trained, fine-tuned on the chip's rates, saved with that
-    record, and deployed at the scale it was trained for."""
+    record and the plainly trained parameters, deployed at the scale it was trained for and
+    compared with the plainly trained network."""
     pytest.importorskip("nengo_loihi")
-    args = ["deploy", "--hardware", "loihi", "--demo-epochs", "3", "--n-test", "1200", "-o", str(tmp_path),
-            "--no-progress"]
+    args = ["deploy", "--hardware", "loihi", "--demo-epochs", "3", "--n-test", "1200", "--backend", "loihi-sim",
+            "-o", str(tmp_path), "--no-progress"]
     assert cli.main(args) == 0
+    assert "x the plainly trained rate network's" in capsys.readouterr().out
     saved = LMU.load(tmp_path / "deploy-window-rms-params.npz")
     assert saved.metadata["hardware"]["target"] == "loihi"
-    with open(tmp_path / "deploy-window-rms-nengo.json") as f:
+    with open(tmp_path / "deploy-window-rms-loihi-sim.json") as f:
         results = json.load(f)
+    assert results["report"]["metrics"]["plain_rate"] == results["plain_reference"]["nrmse"]
     assert results["settings"]["firing_rate_scale"] == saved.metadata["hardware"]["firing_rate_scale"]
+    # the file keeps the plainly trained network it was fine-tuned from, and the deployment
+    # scores it on the same data: the same figure as that network deployed on its own
+    plain, _ = deploy.train_demo(epochs=3)  # seeded: the same plain training
+    alone = deploy.deploy(plain, neurons="rate", n_test=1200)["reference"]["nrmse"]
+    assert results["plain_reference"]["nrmse"] == pytest.approx(alone, rel=1e-6)
+    assert results["plain_reference"]["nrmse"] != results["reference"]["nrmse"]  # fine-tuning moved it
+    assert "plain_reference" not in deploy.deploy(plain, neurons="rate", n_test=1200)  # nothing to compare
 
 
 def _many_memories(memory_d=16, order=2, theta=0.05):

@@ -164,6 +164,11 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         # spike-aware training trained the chip's spikes: no rate figure is the trained network's
         chip = f"on the chip's rate curves: {metrics['chip_rates']:.4f}; " if "chip_rates" in metrics else ""
         compared = f" (trained spike-aware; {chip}as ReLU rates: {ref[metric]:.4f})"
+    plain = results.get("plain_reference")
+    if plain:
+        # the baseline of a hardware-aware network: the plainly trained one it started from
+        ratio = f"{results[metric] / plain[metric]:.1f}x " if metric == "nrmse" else ""
+        compared += f" ({ratio}the plainly trained rate network's {plain[metric]:.4f})"
     print(f"{task}, {neurons} on {backend}: {metric} {results[metric]:.4f}" + compared
           + (f"; hidden neurons up to {results['peak_rate_hz']:.0f} Hz" if "peak_rate_hz" in results else "")
           + f"; {results['steps_per_s']:.0f} steps/s"
