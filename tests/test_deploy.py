@@ -61,8 +61,9 @@ def test_rate_outputs_match_the_simulated_network():
 
 def test_rate_reference_is_scored_through_the_deployed_synapse():
     """Deployed with its own rate neurons on nengo, the network is its rate reference: through
-    any output synapse, with samples held or not, the two score alike (the reference's outputs pass through the same
-    lowpass as the deployment's, so the filter's smoothing is credited to neither)."""
+    any output synapse, with samples held or not, the two score alike (the reference's
+    outputs pass through the same lowpass as the deployment's, so the filter's smoothing is
+    credited to neither)."""
     figures = {}
     for synapse in (None, 0.2, nengo.Alpha(0.05)):  # any nengo Synapse, not just a lowpass
         results = deploy.deploy(TRAINED, neurons="rate", hidden_synapse=synapse, n_test=2000)
@@ -480,10 +481,10 @@ def test_deploy_trains_the_demo_for_the_chip(tmp_path, capsys):
     # the file keeps the plainly trained network it was fine-tuned from, and the deployment
     # scores it on the same data: the same figure as that network deployed on its own
     plain, _ = deploy.train_demo(epochs=3)  # seeded: the same plain training
-    alone = deploy.deploy(plain, neurons="rate", n_test=1200)["reference"]["nrmse"]
-    assert results["plain_reference"]["nrmse"] == pytest.approx(alone, rel=1e-6)
+    alone = deploy.deploy(plain, neurons="rate", n_test=1200)
+    assert results["plain_reference"]["nrmse"] == pytest.approx(alone["reference"]["nrmse"], rel=1e-6)
     assert results["plain_reference"]["nrmse"] != results["reference"]["nrmse"]  # fine-tuning moved it
-    assert "plain_reference" not in deploy.deploy(plain, neurons="rate", n_test=1200)  # nothing to compare
+    assert "plain_reference" not in alone  # a plainly trained network keeps nothing to compare with
 
 
 def _many_memories(memory_d=16, order=2, theta=0.05):
