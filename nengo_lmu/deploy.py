@@ -429,7 +429,7 @@ def memory_error(lmu, backend="loihi-sim", memory_neurons=100, steps_per_sample=
     # the network as deployed (its hidden layer too: on Loihi the memory shares the chip with it)
     net = convert(lmu, firing_rate_scale=trained_firing_rate_scale(lmu), memory_neurons=memory_neurons,
                   memory_input_statistics=stats, backend=backend, memory="chip", steps_per_sample=steps_per_sample,
-                  memory_synapse=memory_synapse)
+                  memory_synapse=memory_synapse, neurons_per_unit=trained_neurons_per_unit(lmu))
     ranges = None
     if backends.is_loihi(backend):
         from . import loihi
@@ -692,8 +692,10 @@ def check_fits(make, memory_neurons, x, where="deploy", max_builds=FIT_BUILDS, s
         exceeded = sorted({k for b in asked.overflows for k in b["overflow"]})
         reason = f"a block exceeds a core's {'/'.join(exceeded)} limit"
         names = "; ".join(f"{b['label']} ({', '.join(f'{k} {b[k]} > {loihi.LIMITS[k]}' for k in b['overflow'])})"
-                          for b in asked.overflows)
-        limit = f"a block exceeds a core's limits: {names}"
+                          for b in asked.overflows[:3])
+        more = len(asked.overflows) - 3
+        # a one-line error: the first blocks name the limit, the count says how widely
+        limit = f"a block exceeds a core's limits: {names}" + (f"; and {more} more blocks" if more > 0 else "")
     else:
         limit = reason = f"it needs {asked.cores} cores, more than one chip's {asked.cores_per_chip}"
     # a first guess, as if every count grew in proportion to the neurons (in-axons do;
@@ -928,20 +930,33 @@ def last_step_outputs(lmu, x, final_states=None):
 # --- the pipeline -------------------------------------------------------------------
 
 
-def trained_firing_rate_scale(lmu, default=1000.0):
-    """The ``firing_rate_scale`` ``lmu`` was trained to be deployed at, else ``default``.
+def trained_for(lmu, name, default):
+    """The setting ``name`` of the chip ``lmu`` was trained for, else ``default``.
 
-    Hardware-aware training (:func:`nengo_lmu.dl.fit` with ``hardware=``) records it in
-    ``lmu.metadata["hardware"]``: the chip's staircase of rates it trained with is the
-    one at that scale, so deploying at another would undo the training.
+    Hardware-aware training (:func:`nengo_lmu.dl.fit` with ``hardware=``) records its
+    :class:`nengo_lmu.dl.Hardware` in ``lmu.metadata["hardware"]`` (files saved before a
+    setting existed lack it: ``default``).
     """
     hardware = (getattr(lmu, "metadata", None) or {}).get("hardware") or {}
-    return float(hardware.get("firing_rate_scale", default))
+    return hardware.get(name, default)
+
+
+def trained_firing_rate_scale(lmu, default=1000.0):
+    """The ``firing_rate_scale`` ``lmu`` was trained to be deployed at, else ``default``:
+    the chip's staircase of rates it trained with is the one at that scale, so deploying
+    at another would undo the training."""
+    return float(trained_for(lmu, "firing_rate_scale", default))
+
+
+def trained_neurons_per_unit(lmu, default=1):
+    """The chip neurons per hidden unit ``lmu`` was trained to be deployed with, else
+    ``default``: their summed staircases, and spikes, are what it trained with."""
+    return int(trained_for(lmu, "neurons_per_unit", default))
 
 
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
-           attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=1, memory_scale="rms",
+           attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=None, memory_scale="rms",
            memory_synapse=None):
     """Convert ``lmu``, run it on ``backend`` over the task's test stream, and score it.
 
@@ -969,7 +984,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     the period instead of one step's spikes, for the network as trained (at the last
     step). Not with ``steps_per_sample`` > 1 (an alternative) or a spiking memory.
     ``neurons_per_unit`` runs each hidden unit with that many spiking neurons
-    (:func:`convert`); ``memory_scale`` sets a spiking memory's range from the test
+    (:func:`convert`; None: as many as the network was trained for,
+    :func:`trained_neurons_per_unit`, else one); ``memory_scale`` sets a spiking memory's range from the test
     input's RMS, from its loudest window or from each coefficient's peak
     (:func:`memory_statistics`); ``memory_synapse`` is a spiking memory's synapse
     (:func:`convert`; checked against the chip's longest on Loihi).
@@ -1008,6 +1024,8 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     steps_per_sample = check_steps_per_sample(steps_per_sample, where="deploy")
     readout_steps = check_readout_steps(readout_steps, where="deploy")
     # checked here (an LMU checks it again), before the test data and the reference are made
+    if neurons_per_unit is None:
+        neurons_per_unit = trained_neurons_per_unit(lmu)
     neurons_per_unit = check_neurons_per_unit(neurons_per_unit, lmu.neuron_type, where="deploy")
     validation.choice(memory_scale, MEMORY_SCALES, "memory_scale", where="deploy")
     memory_synapse = check_memory_synapse(memory_synapse, memory_neurons, backend, lmu.dt, where="deploy")
@@ -1122,8 +1140,8 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     the same network with the chip's rates at the deployed ``firing_rate_scale`` and no
     spikes (``chip_rates``, :func:`nengo_lmu.loihi.chip_neuron_type`, with the deployed
     ``neurons_per_unit``), of the network as
-    it was trained (``trained``: ``chip_rates`` after hardware-aware training on the
-    chip's rates, None after spike-aware training, else ``rate``) and of the deployed network
+    it was trained (``trained``: the chip's rates with the neurons per unit it was trained
+    for, after hardware-aware training on the chip's rates, None after spike-aware training, else ``rate``) and of the deployed network
     (``deployed``: spikes, quantised weights, host-to-chip encoders); for a file that keeps
     the network it was fine-tuned from, that one's (``plain_rate``, :func:`plain_reference`);
     ``deploy(..., attribute=True)`` adds ``spikes_float_weights`` and ``memory_on_host``. ``layers``: per
@@ -1144,19 +1162,21 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     # every stage is scored through the deployed output's synapse, as the deployment is
     synapse = results["settings"]["hidden_synapse"]
     chip_rates = {}
+    trained_k = trained_neurons_per_unit(lmu)
     if states is not None and not lmu.paths["hidden_to_hidden"]:
-        for k in {1, neurons_per_unit}:
+        for k in {trained_k, neurons_per_unit}:
             chip = lmu.with_neurons(loihi.chip_neuron_type(lmu.neuron_type), firing_rate_scale=firing_rate_scale,
                                     neurons_per_unit=k)
             chip_rates[k] = reference(chip, task, test, states, synapse, steps_per_sample)[0][metric]
         metrics["chip_rates"] = chip_rates[neurons_per_unit]
-    # the network as it was trained: hardware-aware training trained the chip's rates, one
-    # neuron per unit; spike-aware training its spikes, which only a run shows (None)
+    # the network as it was trained: hardware-aware training trained the chip's rates, with
+    # the neurons per unit it was trained for; spike-aware training its spikes, which only
+    # a run shows (None)
     hardware = (getattr(lmu, "metadata", None) or {}).get("hardware")
     if hardware is None:
         metrics["trained"] = metrics["rate"]
     else:
-        metrics["trained"] = None if hardware.get("spiking_steps") else chip_rates.get(1)
+        metrics["trained"] = None if hardware.get("spiking_steps") else chip_rates.get(trained_k)
     layers = {name: {"neurons": int(s.shape[1]), "mean_spikes_per_step": float(s.mean()),
                      "max_spikes_per_step": float(s.max())} for name, s in spikes.items()}
     out = {"metric": metric, "metrics": metrics, "layers": layers, "cores": results["resources"].cores}

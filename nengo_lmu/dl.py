@@ -39,7 +39,7 @@ import numpy as np
 import nengo
 
 from . import backends, maths, validation
-from .lmu import build_hidden_layer, check_synapse, from_network
+from .lmu import MAX_NEURONS_PER_UNIT, build_hidden_layer, check_neurons_per_unit, check_synapse, from_network, unit_gains
 
 FORMULATIONS = ("auto", "parallel", "step")
 LOSSES = ("mse", "sparse_ce")
@@ -55,13 +55,15 @@ class Hardware:
     ``hardware="loihi"`` is ``Hardware()``. Training then sees the hidden layer as the
     chip will run it, and :func:`fit` records these settings in ``lmu.metadata["hardware"]``
     (saved with :meth:`.LMU.save_params`; :func:`nengo_lmu.deploy.deploy` deploys at the
-    same ``firing_rate_scale``):
+    same ``firing_rate_scale`` and ``neurons_per_unit``):
 
     * the hidden neurons have the chip's rate curve at the deployed firing rates
       (:func:`nengo_lmu.loihi.chip_neuron_type`: a whole number of steps between spikes,
       so rates are a staircase of the input current, saturating at one spike per step),
       trained with that staircase forward and the smooth curve's gradient
-      (nengo-extras' NengoDL builders, which nengo-loihi installs);
+      (nengo-extras' NengoDL builders, which nengo-loihi installs); with
+      ``neurons_per_unit = k`` each unit is the ``k`` chip neurons it is deployed with
+      (:func:`_training_type`);
     * optionally, a firing-rate budget: a penalty ``rate_weight * d**2`` on each active
       hidden neuron's distance ``d`` from the band ``rate_target = (low, high)`` in
       spikes per step (the chip's cap of one spike per step is in the rate curve itself);
@@ -109,6 +111,12 @@ class Hardware:
         emulator). For outputs read continuously (streams), not for an output held
         through a readout period (``deploy(readout_steps=...)``), where it would only
         hide the sequence's last samples from the network.
+    neurons_per_unit : int
+        Chip neurons per hidden unit in deployment (``deploy(neurons_per_unit=...)``,
+        which then defaults to it; rectified linear units only): training sees each unit
+        as those neurons, of spread gains (:func:`nengo_lmu.lmu.unit_gains`): their summed
+        staircases as rates (in the limit of many neurons, continuous), and with
+        ``spiking_steps`` their spikes. 1: one neuron, its staircase.
 
     Use it to fine-tune a network trained as usual: the staircase's straight-through
     gradient is too rough to train from scratch (from random weights the network settles
@@ -130,7 +138,7 @@ class Hardware:
     """
 
     def __init__(self, target="loihi", firing_rate_scale=1000.0, rate_target=None, rate_weight=1.0,
-                 delay_steps=0, spiking_steps=0, synapse=None):
+                 delay_steps=0, spiking_steps=0, synapse=None, neurons_per_unit=1):
         self.target = validation.choice(target, HARDWARE, "target", self)
         self.firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", self)
         if rate_target is not None:
@@ -161,6 +169,8 @@ class Hardware:
         self.delay_steps = validation.integer(delay_steps, "delay_steps", self, low=0)
         self.spiking_steps = validation.integer(spiking_steps, "spiking_steps", self, low=0, high=MAX_SPIKING_STEPS)
         self.synapse = None if synapse is None else validation.non_negative(synapse, "synapse", self)
+        self.neurons_per_unit = validation.integer(neurons_per_unit, "neurons_per_unit", self,
+                                                   high=MAX_NEURONS_PER_UNIT)
         if self.spiking_steps and self.rate_target is not None:
             raise validation.error(
                 "the rate budget is for rate training: use it with spiking_steps=0 (spike-aware training "
@@ -190,16 +200,15 @@ class Hardware:
         """The network trained in place of ``lmu``: its parameters, the chip's hidden neurons."""
         from .loihi import chip_neuron_type
 
-        neuron_type = chip_neuron_type(lmu.neuron_type)
-        if self.spiking_steps:
-            neuron_type = _spike_aware(neuron_type)
+        neuron_type = _training_type(chip_neuron_type(lmu.neuron_type), self.neurons_per_unit,
+                                     spiking=bool(self.spiking_steps))
         return lmu.with_neurons(neuron_type, firing_rate_scale=self.firing_rate_scale)
 
     def as_dict(self):
         """The settings, as recorded in ``lmu.metadata["hardware"]``."""
         return dict(target=self.target, firing_rate_scale=self.firing_rate_scale, rate_target=self.rate_target,
                     rate_weight=self.rate_weight, delay_steps=self.delay_steps, spiking_steps=self.spiking_steps,
-                    synapse=self.synapse)
+                    synapse=self.synapse, neurons_per_unit=self.neurons_per_unit)
 
     def __repr__(self):
         return "Hardware(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
@@ -409,44 +418,145 @@ def _parallel_network(lmu, n_steps, memory_noise=None, probe_state=False):
     return net, inp, probe, state, conns, hidden, layer
 
 
-# --- spike-aware training (Hardware(spiking_steps=...)) ---------------------------------
+# --- the chip's hidden neurons as NengoDL trains them (Hardware) -------------------------
 
-_SPIKE_AWARE_TYPES = {}
+_TRAINING_TYPES = {}
 
 
-def _spike_aware(chip_type):
-    """``chip_type`` (a nengo-loihi neuron type) as NengoDL trains it spike-aware.
+def _training_type(chip_type, neurons_per_unit=1, spiking=False):
+    """``chip_type`` (a nengo-loihi neuron type) as :class:`Hardware` trains it in NengoDL.
 
-    The same neuron type for every simulator but NengoDL, where its builder steps the
-    chip's spiking neuron in training too (NengoDL otherwise trains a spiking type on its
-    rates): the output is each step's spikes forward and the rate curve's (nengo-extras'
-    staircase with the smooth curve's gradient) backward, ``rate + stop_gradient(spikes -
-    rate)``; the voltage carries over from step to step.
+    ``neurons_per_unit=1``, ``spiking=False``: ``chip_type`` itself (nengo-extras'
+    builder: the chip's staircase of rates forward, the smooth curve's gradient).
+
+    ``neurons_per_unit=k > 1`` (rectified linear only): each hidden unit is the ``k``
+    chip neurons a deployment with ``neurons_per_unit=k`` runs it with, of gains
+    :func:`nengo_lmu.lmu.unit_gains` ``c_j``, their spikes summed and weighted
+    ``1 / sum(c)`` (:func:`nengo_lmu.lmu.to_network`); one state voltage per neuron,
+    ``k`` per unit. Their rate, the mean of ``k`` staircases at spread gains, is trained
+    as its limit for many neurons (:func:`_unit_spikes_per_step`): continuous, with the
+    unit's own derivative, within 0.012 spikes per step of 16 neurons' (the smooth curve
+    nengo-extras differentiates is 0.046 off; exploratory, over rates up to 0.6 per step).
+
+    ``spiking=True``: spike-aware, the same type for every simulator but NengoDL, where
+    its builder steps the chip's spiking neurons (the unit's ``k``) in training too
+    (NengoDL otherwise trains a spiking type on its rates): the output is each step's
+    spikes forward and the rate curve's gradient backward, ``rate + stop_gradient(spikes
+    - rate)``; the voltages carry over from step to step and start at zero, as the
+    chip's.
     """
+    k = neurons_per_unit
     base = type(chip_type)
-    if base not in _SPIKE_AWARE_TYPES:
+    if k == 1 and not spiking:
+        return chip_type
+    if (base, k, spiking) not in _TRAINING_TYPES:
         from nengo_dl.neuron_builders import SimNeuronsBuilder
         from nengo_loihi.neurons import install_dl_builders
 
         install_dl_builders()  # nengo-loihi's NengoDL builders of its types (nengo-extras')
         builder = SimNeuronsBuilder.TF_NEURON_IMPL[base]
-
-        class SpikeAwareBuilder(builder):
-            spiking = False  # NengoDL calls step() in training as in inference
-
-            def step(self, J, dt, **state):
-                import tensorflow as tf
-
-                spikes, *states = super().step(J, dt, **state)
-                rates = self.training_step(J, dt, **state)
-                return (rates + tf.stop_gradient(spikes - rates), *states)
-
-        spike_aware = type(f"SpikeAware{base.__name__}", (base,), {"__module__": __name__})
-        SimNeuronsBuilder.TF_NEURON_IMPL[spike_aware] = SpikeAwareBuilder
-        _SPIKE_AWARE_TYPES[base] = spike_aware
+        attrs = {"__module__": __name__}
+        if k > 1:  # rectified linear only (check_neurons_per_unit)
+            builder = _unit_builder(builder, unit_gains(k))
+            attrs.update(neurons_per_unit=k, make_state=_unit_state, step=_unit_step, rates=_unit_rates)
+        if spiking:
+            builder = _spike_aware_builder(builder)
+        name = ("SpikeAware" if spiking else "") + base.__name__ + (f"Unit{k}" if k > 1 else "")
+        neuron_type = type(name, (base,), attrs)
+        SimNeuronsBuilder.TF_NEURON_IMPL[neuron_type] = builder
+        _TRAINING_TYPES[base, k, spiking] = neuron_type
     # the chip's parameters, and its zero initial voltage
     kwargs = {name: getattr(chip_type, name) for name in ("tau_rc", "tau_ref", "amplitude") if hasattr(chip_type, name)}
-    return _SPIKE_AWARE_TYPES[base](**kwargs)
+    return _TRAINING_TYPES[base, k, spiking](**kwargs)
+
+
+def _unit_state(self, n_neurons, rng=np.random, dtype=None):
+    """A unit's state: the voltages of its ``neurons_per_unit`` neurons, ``k`` per unit."""
+    state = nengo.neurons.NeuronType.make_state(self, n_neurons, rng=rng, dtype=dtype)
+    state["voltage"] = np.repeat(state["voltage"], self.neurons_per_unit)
+    return state
+
+
+def _unit_step(self, dt, J, output, voltage):
+    """nengo's step of a unit: its neurons as the chip's (``LoihiSpikingRectifiedLinear``)."""
+    gains = unit_gains(self.neurons_per_unit)
+    v = voltage.reshape(len(J), -1)
+    v += J[:, None] * gains * dt
+    spiked = v > 1
+    output[:] = spiked.sum(axis=1) * (self.amplitude / dt / gains.sum())
+    v[v < 0] = 0
+    v[spiked] = 0
+
+
+def _unit_rates(self, x, gain, bias, dt=0.001):
+    """A unit's rate: its neurons' staircases (the chip's), summed and weighted."""
+    gains = unit_gains(self.neurons_per_unit)
+    J = np.maximum(self.current(x, gain, bias), 0)[..., None] * gains
+    with np.errstate(divide="ignore"):
+        steps = np.ceil(1.0 / (J * dt))
+    return (self.amplitude / dt) * np.where(J > 0, 1.0 / steps, 0).sum(axis=-1) / gains.sum()
+
+
+def _unit_builder(builder, gains):
+    """``builder`` (nengo-extras' ``LoihiSpikingRectifiedLinear``) for a unit of neurons of
+    relative gains ``gains`` (:func:`_training_type`)."""
+    import tensorflow as tf
+
+    k, total = len(gains), float(gains.sum())
+
+    class UnitBuilder(builder):
+        def training_step(self, J, dt, **state):
+            amplitude = self.one if self.amplitude is None else self.amplitude
+            return (amplitude / dt) * _unit_spikes_per_step(J * dt, 1 - gains.min())
+
+        def step(self, J, dt, voltage):
+            shape = tf.concat([tf.shape(J), [k]], axis=0)
+            v = tf.reshape(voltage, shape) + J[..., None] * tf.constant(gains, J.dtype) * dt
+            spiked = v > self.one
+            spikes = tf.reduce_sum(tf.cast(spiked, J.dtype), axis=-1) * (self.alpha / total)
+            v = tf.where(spiked, tf.zeros_like(v), tf.maximum(v, 0))
+            return tf.stop_gradient(spikes), tf.stop_gradient(tf.reshape(v, tf.shape(voltage)))
+
+    return UnitBuilder
+
+
+def _unit_spikes_per_step(x, spread):
+    """The rate, in spikes per step, of a unit of chip neurons whose gains are spread
+    evenly over ``[1 - spread, 1]`` (in the limit of many neurons), at input ``x = J dt``.
+
+    A chip neuron fires ``stair(c x) = 1 / ceil(1 / (c x))`` spikes per step at gain ``c``;
+    the unit's output, weighted ``1 / sum(c)``, is their mean over ``c`` divided by the
+    mean gain: ``(S(x) - S((1 - spread) x)) / (spread x (1 - spread / 2))`` with ``S`` the
+    integral of ``stair``, ``S(z) = 1/n - psi1(n + 1) + (z - 1/n) / n`` for ``n = ceil(1 /
+    min(z, 1))`` (the whole steps below ``1/n`` sum to ``sum_{m > n} 1 / (m^2 (m - 1)) = 1/n
+    - psi1(n + 1)``, ``psi1`` the trigamma function). Continuous, with the unit's own
+    derivative (``dS/dz = stair(z)``); below 1e-3 spikes per step it is ``x`` (the
+    difference of two nearly equal terms loses its precision there).
+    """
+    import tensorflow as tf
+
+    def integral(z):
+        n = tf.stop_gradient(tf.math.ceil(tf.math.reciprocal(tf.minimum(z, 1.0))))
+        return 1 / n - tf.math.polygamma(tf.ones_like(n), n + 1) + (z - 1 / n) / n
+
+    safe = tf.maximum(x, 1e-3)
+    rate = (integral(safe) - integral((1 - spread) * safe)) / (spread * safe * (1 - spread / 2))
+    return tf.where(x > 1e-3, rate, tf.maximum(x, 0))
+
+
+def _spike_aware_builder(builder):
+    """``builder`` stepping its spiking neurons in training too, with its rates' gradient."""
+    import tensorflow as tf
+
+    class SpikeAwareBuilder(builder):
+        spiking = False  # NengoDL calls step() in training as in inference
+
+        def step(self, J, dt, **state):
+            spikes, *states = super().step(J, dt, **state)
+            rates = self.training_step(J, dt, **state)
+            return (rates + tf.stop_gradient(spikes - rates), *states)
+
+    return SpikeAwareBuilder
 
 
 def _spiking_data(lmu, x, y, n_steps, synapse):
@@ -673,8 +783,9 @@ def fit(
         )
     if lmu.neurons_per_unit != 1:
         raise validation.error(
-            f"fit trains one neuron per hidden unit (got neurons_per_unit={lmu.neurons_per_unit}); "
-            "train with neurons_per_unit=1 and deploy more with lmu.with_neurons(neurons_per_unit=...)",
+            f"fit trains each hidden unit's parameters (got neurons_per_unit={lmu.neurons_per_unit}); "
+            "train with neurons_per_unit=1 (for units of several chip neurons: hardware=dl.Hardware("
+            "neurons_per_unit=...)) and deploy more with lmu.with_neurons(neurons_per_unit=...)",
             "lmu",
             where="fit",
         )
@@ -690,6 +801,10 @@ def fit(
             raise validation.error("must be a pair (x, y) or None", "validation_data", where="fit")
         vx, vy = check_data(lmu, *validation_data, n_steps=x.shape[1], name="validation x")
     hardware = Hardware.from_argument(hardware)
+    if hardware is not None:
+        check_neurons_per_unit(hardware.neurons_per_unit, lmu.neuron_type, where="fit")
+    # the network trained: lmu itself, or its chip version (same parameters, chip neurons)
+    cell = lmu if hardware is None else hardware.cell(lmu)
     if hardware is not None and hardware.delay_steps:
         if hardware.delay_steps >= x.shape[1]:
             raise validation.error(
@@ -719,8 +834,6 @@ def fit(
     metrics = _keras_metrics(loss, final_only=form == "step" and not per_step)
     opt = _optimizer(optimizer, learning_rate)
 
-    # the network trained: lmu itself, or its chip version (same parameters, chip neurons)
-    cell = lmu if hardware is None else hardware.cell(lmu)
     budget = hardware is not None and hardware.rate_target is not None
     context = _simulator(cell, x.shape[1], form, batch, l2=l2, memory_noise=noise, probe_rates=budget,
                          synapse=hardware.synapse if form == "spiking" else None)

@@ -516,6 +516,25 @@ def test_memory_too_large_for_the_chip_is_refused_before_building(monkeypatch):
         deploy.deploy(_many_memories(), backend="loihi-sim", memory="chip", memory_neurons=127, n_test=110)
 
 
+def test_a_refusal_names_a_few_blocks_and_counts_the_rest(monkeypatch):
+    """A memory too large for many cores' limits is refused in one line: the first three
+    blocks, the count of the others, and the largest memory that fits."""
+    loihi = pytest.importorskip("nengo_lmu.loihi")
+    from types import SimpleNamespace
+
+    def resources(network, dt, input_ranges):
+        blocks = [{"label": f"memory x[{i}]", "overflow": ["out-axons"], "out-axons": 45 * network.n}
+                  for i in range(7)] if network.n > 90 else []
+        return SimpleNamespace(fits=not blocks, overflows=blocks, cores=20, cores_per_chip=128)
+
+    monkeypatch.setattr(loihi, "lmu_input_ranges", lambda network, x, states=None: None)
+    monkeypatch.setattr(loihi, "resources", resources)
+    with pytest.raises(ValidationError, match=r"limits: memory x\[0\] \(out-axons 4500 > 4096\); memory x\[1\] "
+                       r"\(out-axons 4500 > 4096\); memory x\[2\] \(out-axons 4500 > 4096\); and 4 more blocks; "
+                       r"the largest that fits is memory_neurons=90$"):
+        deploy.check_fits(lambda n: SimpleNamespace(n=n, dt=0.001), 100, np.zeros((1, 10, 1)))
+
+
 def test_deploy_command_names_the_memory_that_fits(tmp_path, capsys):
     """The same refusal on the command line, as one line naming --memory-neurons."""
     pytest.importorskip("nengo_lmu.loihi")

@@ -46,6 +46,7 @@ def test_n_test_checked():
         (["--n-test", "10"], r"--n-test: "),
         (["--steps-per-sample", "1000", "--n-test", "1000"], r"--n-test: .* more than 1000000 steps"),
         (["--hidden-synapse", "-1"], r"--hidden-synapse: "),
+        (["--neurons-per-unit", "0"], r"--neurons-per-unit: must be an integer in \[1, 1000\] \(got 0\)"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message, tmp_path, capsys):
@@ -61,12 +62,13 @@ def test_bad_input_is_one_line_exit_2(args, message, tmp_path, capsys):
 
 
 def test_tiny_network_on_the_emulator_host_and_chip(tmp_path):
-    """A small network (not trained) through the whole command: both deployments, consistent JSON."""
+    """A small network (not trained) through the whole command: both deployments, consistent JSON,
+    each hidden unit run by the neurons asked for."""
     lmu = LMU(12, 4, 0.02, input_to_hidden=True, output_dimensions=1, neuron_type="relu", seed=0)
     path = str(tmp_path / "mg.npz")
     lmu.save_params(path, metadata=dict(task="mackey-glass", **deploy.MACKEY_GLASS))
     results = mackey_glass.run_chip(params=path, n_test=60, steps_per_sample=2, hidden_synapse=0.002,
-                                    memory_neurons=4, out_dir=str(tmp_path / "out"))
+                                    memory_neurons=4, neurons_per_unit=2, out_dir=str(tmp_path / "out"))
     with open(results["json"]) as f:
         saved = json.load(f)
     assert set(saved["deployments"]) == {"host", "chip"}
@@ -75,6 +77,7 @@ def test_tiny_network_on_the_emulator_host_and_chip(tmp_path):
         assert run["settings"]["memory"] == where
         assert np.isfinite(run["nrmse"]) and np.isfinite(run["nrmse_raw"])
         assert run["report"]["metrics"]["deployed"] == run["nrmse"]
+        assert run["settings"]["neurons_per_unit"] == 2 and run["report"]["layers"]["hidden"]["neurons"] == 24
     assert "memory" in saved["deployments"]["chip"]["report"]["layers"]
     assert "memory" not in saved["deployments"]["host"]["report"]["layers"]
 

@@ -28,7 +28,7 @@ WHERE = "deploy"
 def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spiking", firing_rate_scale=None,
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
         overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1,
-        readout_steps=0, delay_steps=0, neurons_per_unit=1, spiking_steps=0, memory_scale="rms",
+        readout_steps=0, delay_steps=0, neurons_per_unit=None, spiking_steps=0, memory_scale="rms",
         memory_synapse=None):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
@@ -45,7 +45,9 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     late (``dl.Hardware(delay_steps=...)``), and with ``spiking_steps`` then spike-aware
     over that many last steps of each sequence, its output through the deployment's hidden
     synapse (``dl.Hardware(spiking_steps=..., synapse=...)``); ``neurons_per_unit`` spiking neurons run each
-    hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`); ``memory_scale`` sets a spiking
+    hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`; None: a file's as trained, else one), and
+    ``hardware="loihi"`` trains the demo's units as that many chip neurons
+    (``dl.Hardware(neurons_per_unit=...)``); ``memory_scale`` sets a spiking
     memory's range from the input's RMS, its loudest window or each coefficient's peak
     (:func:`nengo_lmu.deploy.memory_statistics`) and ``memory_synapse`` its synapse (s);
     ``n_test`` is the test size (window-rms: steps;
@@ -110,6 +112,8 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         lmu = read_file(LMU.load, params)
         task = deploy.task_of(lmu, task)
     # the demo network is rectified linear
+    if neurons_per_unit is None:
+        neurons_per_unit = 1 if lmu is None else deploy.trained_neurons_per_unit(lmu)
     check_neurons_per_unit(neurons_per_unit, nengo.RectifiedLinear() if lmu is None else lmu.neuron_type, where=WHERE)
     if readout_steps and task != "psmnist":
         raise validation.error(f"a readout period is for psmnist (digits), not {task}", "readout_steps",
@@ -136,6 +140,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
                                          hardware=None if hardware == "none" else Hardware(
                                              hardware, firing_rate_scale=firing_rate_scale or 1000.0,
                                              delay_steps=delay_steps, spiking_steps=spiking_steps,
+                                             neurons_per_unit=neurons_per_unit,
                                              # the output's synapse in training is the deployment's
                                              synapse=deploy.TASKS[task]["hidden_synapse"]
                                              if hidden_synapse is None else hidden_synapse or None))
@@ -250,8 +255,10 @@ COMMANDS = {
                    "file was trained for (hardware-aware training), else 1000", group="deployment"),
             Option("hidden_synapse", float, "lowpass time constant (s) on the hidden neurons' outputs; 0 for "
                    "none; default: the task's (window-rms 0.05, psmnist none)", group="deployment"),
-            Option("neurons_per_unit", int, "spiking neurons running each hidden unit (default 1; ReLU units): "
-                   "gains spread below the unit's, outputs summed, so the same rates with less spike noise",
+            Option("neurons_per_unit", int, "spiking neurons running each hidden unit (ReLU units): gains "
+                   "spread below the unit's, outputs summed, so the same rates with less spike noise; with "
+                   "--hardware loihi the demo is trained for them; default: as many as the file was trained "
+                   "for, else 1",
                    group="deployment"),
             Option("memory_neurons", int, "0: the exact memory; N: a spiking memory of N neurons per "
                    "coefficient (LIF; on Loihi the chip's options)", group="deployment"),

@@ -9,9 +9,11 @@ chip (:mod:`nengo_lmu.deploy`, task ``mackey-glass``).
 
 import time
 
+import nengo
 import numpy as np
 
 from .. import validation
+from ..lmu import check_neurons_per_unit
 from . import (MAX_ORDER, MAX_STEPS, Command, Option, arguments, check_output, log, read_file, save_figure, save_json,
                save_params, values)
 
@@ -298,7 +300,8 @@ CHIP_MEMORY = ("host", "chip")
 
 def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_learning_rate=1e-4,
              steps_per_sample=1000, hidden_synapse=0.0002, memory="host,chip", memory_neurons=50, n_test=200,
-             attribute=False, learning_rate=0.02, readout_substeps=10, seed=0, out_dir="results", overwrite=False):
+             attribute=False, learning_rate=0.02, readout_substeps=10, neurons_per_unit=None, seed=0,
+             out_dir="results", overwrite=False):
     """The benchmark's LMU deployed on the bit-true Loihi emulator (``loihi-sim``).
 
     Trains the LMU of :func:`run` (its defaults: order 8, ``theta`` 20 steps, 248 ReLU
@@ -315,7 +318,9 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
     memory of ``memory_neurons`` neurons per coefficient feeding the hidden neurons on
     the chip). Each sample is held ``steps_per_sample`` chip steps; ``hidden_synapse``
     is the output lowpass in seconds of sample time (``steps_per_sample`` times longer
-    on the chip). Writes ``mackey-glass-chip.json`` (and the parameter file, when
+    on the chip). ``neurons_per_unit`` chip neurons run each hidden unit, and the
+    fine-tuning trains each unit as them (``dl.Hardware(neurons_per_unit=...)``); None:
+    one, or a file's as it was trained. Writes ``mackey-glass-chip.json`` (and the parameter file, when
     trained); returns its content with ``"files"``.
 
     Each deployment's ``nrmse`` is against the target through the same lowpass (the
@@ -341,6 +346,10 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
     if params is not None:
         lmu = read_file(LMU.load, params)
         deploy.task_of(lmu, "mackey-glass")
+    if neurons_per_unit is None:
+        neurons_per_unit = 1 if lmu is None else deploy.trained_neurons_per_unit(lmu)
+    # the benchmark's network is rectified linear
+    check_neurons_per_unit(neurons_per_unit, nengo.RectifiedLinear() if lmu is None else lmu.neuron_type, where=WHERE)
     metadata = dict(deploy.MACKEY_GLASS, seed=seed) if lmu is None else lmu.metadata
     n_test = deploy.mackey_glass_test(metadata, n_test=n_test)["n_steps"]
     if n_test * steps_per_sample * len(memory) > MAX_STEPS:
@@ -383,10 +392,11 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
                                         hidden_synapse / lmu.dt, seed=seed))
             lmu, results["readout_aware_network"] = train(x, y, substeps, "the readout-aware network")
         if hardware_epochs:
-            hardware = dl.Hardware("loihi", firing_rate_scale=firing_rate_scale)
+            hardware = dl.Hardware("loihi", firing_rate_scale=firing_rate_scale, neurons_per_unit=neurons_per_unit)
             history = fine_tune(lmu, x, y, hardware_learning_rate, seed, hardware_epochs, batch, hardware)
             results["hardware_training"] = {"seconds": history["seconds"], "final_loss": history["loss"][-1]}
-            log(f"  fine-tuned on the chip's rate curve at scale {firing_rate_scale:g} ({history['seconds']:.0f} s)")
+            log(f"  fine-tuned on the chip's rate curve at scale {firing_rate_scale:g}, {neurons_per_unit} neuron(s) "
+                f"per unit ({history['seconds']:.0f} s)")
         trained = getattr(lmu, "metadata", None) or {}  # fit records the hardware settings there
         lmu = lmu.with_neurons(theta=lmu.theta / substeps)
         lmu.metadata = dict(trained, task="mackey-glass", readout_substeps=readout_substeps, **metadata)
@@ -400,7 +410,7 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
         out = deploy.deploy(
             lmu, "mackey-glass", backend="loihi-sim", memory=where, memory_neurons=memory_neurons * (where == "chip"),
             steps_per_sample=steps_per_sample, hidden_synapse=hidden_synapse or None, n_test=n_test,
-            attribute=attribute, seed=seed,
+            attribute=attribute, seed=seed, neurons_per_unit=neurons_per_unit,
         )
         out["nrmse_raw"] = deploy.score("mackey-glass", out["y"], out["test"])["nrmse"]
         out["resources"] = out["resources"].as_dict()
@@ -459,6 +469,9 @@ COMMANDS = {
             Option("learning_rate", float, "initial Adam learning rate of the rate network's training"),
             Option("readout_substeps", int, "readout-aware training: windows end at this many sub-sample phases, "
                    "weighted like the output lowpass, each with the sample's target (0: at sample ends only)"),
+            Option("neurons_per_unit", int, "chip neurons running each hidden unit (gains spread below the "
+                   "unit's, outputs summed); the fine-tuning trains each unit as them; default: 1, or as many as "
+                   "the --params file was trained for"),
             Option("seed", int, "seed of the initial weights and minibatch order"),
         ),
     ),
