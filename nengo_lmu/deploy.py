@@ -954,6 +954,16 @@ def trained_neurons_per_unit(lmu, default=1):
     return int(trained_for(lmu, "neurons_per_unit", default))
 
 
+def deployed_neurons_per_unit(lmu, neurons_per_unit=None, where="deploy"):
+    """``neurons_per_unit`` checked for deploying ``lmu``; None: as many as it was trained
+    for (:func:`trained_neurons_per_unit`), else one. ``lmu`` None: a network still to be
+    trained (the demos', rectified linear)."""
+    if neurons_per_unit is None:
+        neurons_per_unit = 1 if lmu is None else trained_neurons_per_unit(lmu)
+    neuron_type = nengo.RectifiedLinear() if lmu is None else lmu.neuron_type
+    return check_neurons_per_unit(neurons_per_unit, neuron_type, where=where)
+
+
 def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale=None,
            hidden_synapse="task", memory_neurons=0, n_test=None, seed=0, progress=False, memory=None,
            attribute=False, steps_per_sample=1, readout_steps=0, neurons_per_unit=None, memory_scale="rms",
@@ -1024,9 +1034,7 @@ def deploy(lmu, task=None, backend="nengo", neurons="spiking", firing_rate_scale
     steps_per_sample = check_steps_per_sample(steps_per_sample, where="deploy")
     readout_steps = check_readout_steps(readout_steps, where="deploy")
     # checked here (an LMU checks it again), before the test data and the reference are made
-    if neurons_per_unit is None:
-        neurons_per_unit = trained_neurons_per_unit(lmu)
-    neurons_per_unit = check_neurons_per_unit(neurons_per_unit, lmu.neuron_type, where="deploy")
+    neurons_per_unit = deployed_neurons_per_unit(lmu, neurons_per_unit, where="deploy")
     validation.choice(memory_scale, MEMORY_SCALES, "memory_scale", where="deploy")
     memory_synapse = check_memory_synapse(memory_synapse, memory_neurons, backend, lmu.dt, where="deploy")
     if readout_steps and (memory_neurons or steps_per_sample > 1):

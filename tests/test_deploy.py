@@ -464,12 +464,13 @@ def test_memory_placement_refused_before_any_work(kwargs, message, monkeypatch):
 
 
 def test_deploy_trains_the_demo_for_the_chip(tmp_path, capsys):
-    """--hardware loihi: the demo trained, fine-tuned on the chip's rates, saved with that
-    record and the plainly trained parameters, deployed at the scale it was trained for and
-    compared with the plainly trained network."""
+    """--hardware loihi: the demo trained, fine-tuned on the chip's rates (its units as the
+    two neurons each is deployed with), saved with that record and the plainly trained
+    parameters, deployed at the scale and with the units it was trained for and compared
+    with the plainly trained network; the file deploys with those units again."""
     pytest.importorskip("nengo_loihi")
     args = ["deploy", "--hardware", "loihi", "--demo-epochs", "3", "--n-test", "1200", "--backend", "loihi-sim",
-            "-o", str(tmp_path), "--no-progress"]
+            "--neurons-per-unit", "2", "-o", str(tmp_path), "--no-progress"]
     assert cli.main(args) == 0
     assert "x the plainly trained rate network's" in capsys.readouterr().out
     saved = LMU.load(tmp_path / "deploy-window-rms-params.npz")
@@ -478,6 +479,12 @@ def test_deploy_trains_the_demo_for_the_chip(tmp_path, capsys):
         results = json.load(f)
     assert results["report"]["metrics"]["plain_rate"] == results["plain_reference"]["nrmse"]
     assert results["settings"]["firing_rate_scale"] == saved.metadata["hardware"]["firing_rate_scale"]
+    assert results["settings"]["neurons_per_unit"] == saved.metadata["hardware"]["neurons_per_unit"] == 2
+    again = tmp_path / "again"
+    assert cli.main(["deploy", "--params", str(tmp_path / "deploy-window-rms-params.npz"), "--n-test", "1200",
+                     "-o", str(again), "--no-progress"]) == 0
+    with open(again / "deploy-window-rms-nengo.json") as f:
+        assert json.load(f)["settings"]["neurons_per_unit"] == 2  # as trained
     # the file keeps the plainly trained network it was fine-tuned from, and the deployment
     # scores it on the same data: the same figure as that network deployed on its own
     plain, _ = deploy.train_demo(epochs=3)  # seeded: the same plain training

@@ -13,13 +13,11 @@ writes
 * ``deploy-<task>-<backend>.png`` (window-rms): output against target.
 """
 
-import nengo
-
 from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
 from ..dl import HARDWARE, Hardware
 from ..deploy import MEMORY_SCALES
-from ..lmu import MEMORY_SYNAPSE, check_neurons_per_unit
+from ..lmu import MEMORY_SYNAPSE
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
 
 WHERE = "deploy"
@@ -111,10 +109,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     else:
         lmu = read_file(LMU.load, params)
         task = deploy.task_of(lmu, task)
-    # the demo network is rectified linear
-    if neurons_per_unit is None:
-        neurons_per_unit = 1 if lmu is None else deploy.trained_neurons_per_unit(lmu)
-    check_neurons_per_unit(neurons_per_unit, nengo.RectifiedLinear() if lmu is None else lmu.neuron_type, where=WHERE)
+    neurons_per_unit = deploy.deployed_neurons_per_unit(lmu, neurons_per_unit, where=WHERE)
     if readout_steps and task != "psmnist":
         raise validation.error(f"a readout period is for psmnist (digits), not {task}", "readout_steps",
                                where=WHERE)

@@ -9,11 +9,9 @@ chip (:mod:`nengo_lmu.deploy`, task ``mackey-glass``).
 
 import time
 
-import nengo
 import numpy as np
 
 from .. import validation
-from ..lmu import check_neurons_per_unit
 from . import (MAX_ORDER, MAX_STEPS, Command, Option, arguments, check_output, log, read_file, save_figure, save_json,
                save_params, values)
 
@@ -346,10 +344,7 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
     if params is not None:
         lmu = read_file(LMU.load, params)
         deploy.task_of(lmu, "mackey-glass")
-    if neurons_per_unit is None:
-        neurons_per_unit = 1 if lmu is None else deploy.trained_neurons_per_unit(lmu)
-    # the benchmark's network is rectified linear
-    check_neurons_per_unit(neurons_per_unit, nengo.RectifiedLinear() if lmu is None else lmu.neuron_type, where=WHERE)
+    neurons_per_unit = deploy.deployed_neurons_per_unit(lmu, neurons_per_unit, where=WHERE)
     metadata = dict(deploy.MACKEY_GLASS, seed=seed) if lmu is None else lmu.metadata
     n_test = deploy.mackey_glass_test(metadata, n_test=n_test)["n_steps"]
     if n_test * steps_per_sample * len(memory) > MAX_STEPS:
