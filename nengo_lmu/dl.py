@@ -478,23 +478,23 @@ def _unit_state(self, n_neurons, rng=np.random, dtype=None):
 
 
 def _unit_step(self, dt, J, output, voltage):
-    """nengo's step of a unit: its neurons as the chip's (``LoihiSpikingRectifiedLinear``)."""
-    gains = unit_gains(self.neurons_per_unit)
-    v = voltage.reshape(len(J), -1)
-    v += J[:, None] * gains * dt
-    spiked = v > 1
-    output[:] = spiked.sum(axis=1) * (self.amplitude / dt / gains.sum())
-    v[v < 0] = 0
-    v[spiked] = 0
+    """nengo's step of a unit: its neurons stepped as nengo-loihi's, summed and weighted."""
+    from nengo_loihi.neurons import LoihiSpikingRectifiedLinear
+
+    k, gains = self.neurons_per_unit, unit_gains(self.neurons_per_unit)
+    spikes = np.zeros_like(voltage)
+    LoihiSpikingRectifiedLinear.step(self, dt, np.repeat(J, k) * np.tile(gains, len(J)), spikes, voltage)
+    output[:] = spikes.reshape(len(J), k).sum(axis=1) / gains.sum()
 
 
 def _unit_rates(self, x, gain, bias, dt=0.001):
-    """A unit's rate: its neurons' staircases (the chip's), summed and weighted."""
-    gains = unit_gains(self.neurons_per_unit)
-    J = np.maximum(self.current(x, gain, bias), 0)[..., None] * gains
-    with np.errstate(divide="ignore"):
-        steps = np.ceil(1.0 / (J * dt))
-    return (self.amplitude / dt) * np.where(J > 0, 1.0 / steps, 0).sum(axis=-1) / gains.sum()
+    """A unit's rate: its neurons' rates (nengo-loihi's staircase), summed and weighted."""
+    from nengo_loihi.neurons import LoihiSpikingRectifiedLinear
+
+    k, gains = self.neurons_per_unit, unit_gains(self.neurons_per_unit)
+    spread = np.tile(gains, len(gain))  # each unit's neurons: its gain and bias times theirs
+    rates = LoihiSpikingRectifiedLinear.rates(self, x, np.repeat(gain, k) * spread, np.repeat(bias, k) * spread, dt)
+    return rates.reshape(rates.shape[:-1] + (len(gain), k)).sum(axis=-1) / gains.sum()
 
 
 def _unit_builder(builder, gains):
