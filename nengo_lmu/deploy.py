@@ -930,15 +930,19 @@ def last_step_outputs(lmu, x, final_states=None):
 # --- the pipeline -------------------------------------------------------------------
 
 
-def trained_for(lmu, name, default):
-    """The setting ``name`` of the chip ``lmu`` was trained for, else ``default``.
+def trained_hardware(lmu):
+    """The :class:`nengo_lmu.dl.Hardware` settings ``lmu`` was trained for (a dict), or None.
 
-    Hardware-aware training (:func:`nengo_lmu.dl.fit` with ``hardware=``) records its
-    :class:`nengo_lmu.dl.Hardware` in ``lmu.metadata["hardware"]`` (files saved before a
-    setting existed lack it: ``default``).
+    Hardware-aware training (:func:`nengo_lmu.dl.fit` with ``hardware=``) records them in
+    ``lmu.metadata["hardware"]``.
     """
-    hardware = (getattr(lmu, "metadata", None) or {}).get("hardware") or {}
-    return hardware.get(name, default)
+    return (getattr(lmu, "metadata", None) or {}).get("hardware")
+
+
+def trained_for(lmu, name, default):
+    """The setting ``name`` of the chip ``lmu`` was trained for (:func:`trained_hardware`),
+    else ``default`` (no hardware-aware training, or a file saved before the setting existed)."""
+    return (trained_hardware(lmu) or {}).get(name, default)
 
 
 def trained_firing_rate_scale(lmu, default=1000.0):
@@ -1180,7 +1184,7 @@ def report(lmu, task, test, states, results, spikes, chip_ops, firing_rate_scale
     # the network as it was trained: hardware-aware training trained the chip's rates, with
     # the neurons per unit it was trained for; spike-aware training its spikes, which only
     # a run shows (None)
-    hardware = (getattr(lmu, "metadata", None) or {}).get("hardware")
+    hardware = trained_hardware(lmu)
     if hardware is None:
         metrics["trained"] = metrics["rate"]
     else:

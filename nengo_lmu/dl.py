@@ -39,7 +39,8 @@ import numpy as np
 import nengo
 
 from . import backends, maths, validation
-from .lmu import MAX_NEURONS_PER_UNIT, build_hidden_layer, check_neurons_per_unit, check_synapse, from_network, unit_gains
+from .lmu import (MAX_NEURONS_PER_UNIT, build_hidden_layer, check_neurons_per_unit, check_synapse, from_network,
+                  hidden_gains, unit_gains)
 
 FORMULATIONS = ("auto", "parallel", "step")
 LOSSES = ("mse", "sparse_ce")
@@ -481,20 +482,20 @@ def _unit_step(self, dt, J, output, voltage):
     """nengo's step of a unit: its neurons stepped as nengo-loihi's, summed and weighted."""
     from nengo_loihi.neurons import LoihiSpikingRectifiedLinear
 
-    k, gains = self.neurons_per_unit, unit_gains(self.neurons_per_unit)
+    k, gains = self.neurons_per_unit, hidden_gains(len(J), 1.0, self.neurons_per_unit)
     spikes = np.zeros_like(voltage)
-    LoihiSpikingRectifiedLinear.step(self, dt, np.repeat(J, k) * np.tile(gains, len(J)), spikes, voltage)
-    output[:] = spikes.reshape(len(J), k).sum(axis=1) / gains.sum()
+    LoihiSpikingRectifiedLinear.step(self, dt, np.repeat(J, k) * gains, spikes, voltage)
+    output[:] = spikes.reshape(len(J), k).sum(axis=1) / unit_gains(k).sum()
 
 
 def _unit_rates(self, x, gain, bias, dt=0.001):
     """A unit's rate: its neurons' rates (nengo-loihi's staircase), summed and weighted."""
     from nengo_loihi.neurons import LoihiSpikingRectifiedLinear
 
-    k, gains = self.neurons_per_unit, unit_gains(self.neurons_per_unit)
-    spread = np.tile(gains, len(gain))  # each unit's neurons: its gain and bias times theirs
-    rates = LoihiSpikingRectifiedLinear.rates(self, x, np.repeat(gain, k) * spread, np.repeat(bias, k) * spread, dt)
-    return rates.reshape(rates.shape[:-1] + (len(gain), k)).sum(axis=-1) / gains.sum()
+    k, gains = self.neurons_per_unit, hidden_gains(len(gain), 1.0, self.neurons_per_unit)
+    # each unit's neurons: its gain and bias times theirs
+    rates = LoihiSpikingRectifiedLinear.rates(self, x, np.repeat(gain, k) * gains, np.repeat(bias, k) * gains, dt)
+    return rates.reshape(rates.shape[:-1] + (len(gain), k)).sum(axis=-1) / unit_gains(k).sum()
 
 
 def _unit_builder(builder, gains):
