@@ -16,7 +16,8 @@ This is ``nengo-lmu deploy`` with the Loihi backends only (the same entry point,
 option is passed through: ``--params``, ``--memory chip|host`` and ``--memory-neurons``
 (where the memory runs), ``--hardware loihi`` (fine-tune the demo network on the chip's
 rates before deploying it; ``--delay-steps`` with it, for the deployed graph's lag;
-``--spiking-steps`` then spike-aware), ``--neurons-per-unit`` (spiking neurons per hidden unit;
+``--spiking-steps`` then spike-aware; ``--weight-bits 8``, its weights for the chip's
+8-bit grid), ``--neurons-per-unit`` (spiking neurons per hidden unit;
 with ``--hardware`` the demo is trained for them),
 ``--attribute`` (the report's intermediate runs), ``--firing-rate-scale``, ``--n-test``,
 ``--out-dir``...: see ``--help``. Without ``--params`` the small ``window-rms`` demo

@@ -39,8 +39,8 @@ import numpy as np
 import nengo
 
 from . import backends, maths, validation
-from .lmu import (MAX_NEURONS_PER_UNIT, build_hidden_layer, check_neurons_per_unit, check_synapse, from_network,
-                  hidden_gains, unit_gains)
+from .lmu import (MAX_NEURONS_PER_UNIT, TO_HIDDEN, build_hidden_layer, check_neurons_per_unit, check_synapse,
+                  from_network, hidden_gains, unit_gains)
 
 FORMULATIONS = ("auto", "parallel", "step")
 LOSSES = ("mse", "sparse_ce")
@@ -72,6 +72,14 @@ class Hardware:
       sequence reaches the network ``k`` steps late (``k`` zeros first), so it learns to
       give each target ``k`` steps early, as a network whose output reaches the host
       ``k`` steps after the trained one must;
+    * optionally, weights trained for the chip's weight grid (``weight_bits = 8``): each
+      minibatch runs with the hidden layer's input weights (``W_x``, ``W_h``, ``W_m``, the
+      synapses into the chip's hidden block) rounded to ``weight_bits`` bits per
+      connection (:func:`nengo_lmu.loihi.round_to_weight_grid`), and the update lands on
+      full-precision copies (a straight-through estimate: the gradient at the rounded
+      weights); the trained weights are those copies, which the deployment rounds to
+      the chip's own grid. With the memory on the chip, ``W_m`` reaches the hidden
+      neurons multiplied by the memory's decoders, a product this grid does not model;
     * optionally, spike-aware training (``spiking_steps = N``): the hidden neurons spike
       as the chip's do over the last ``N`` steps of each sequence (from rest, on the
       exact memory's states there), each step's spikes forward and the rate curve's
@@ -112,6 +120,10 @@ class Hardware:
         emulator). For outputs read continuously (streams), not for an output held
         through a readout period (``deploy(readout_steps=...)``), where it would only
         hide the sequence's last samples from the network.
+    weight_bits : int or None
+        Train the hidden layer's input weights on a grid of this many bits, sign
+        included, ``2 <= weight_bits <=`` :data:`nengo_lmu.loihi.WEIGHT_BITS` (the chip's
+        8); None: full precision.
     neurons_per_unit : int
         Chip neurons per hidden unit in deployment (``deploy(neurons_per_unit=...)``,
         which then defaults to it; rectified linear units only): training sees each unit
@@ -139,7 +151,7 @@ class Hardware:
     """
 
     def __init__(self, target="loihi", firing_rate_scale=1000.0, rate_target=None, rate_weight=1.0,
-                 delay_steps=0, spiking_steps=0, synapse=None, neurons_per_unit=1):
+                 delay_steps=0, spiking_steps=0, synapse=None, neurons_per_unit=1, weight_bits=None):
         self.target = validation.choice(target, HARDWARE, "target", self)
         self.firing_rate_scale = validation.positive(firing_rate_scale, "firing_rate_scale", self)
         if rate_target is not None:
@@ -172,6 +184,7 @@ class Hardware:
         self.synapse = None if synapse is None else validation.non_negative(synapse, "synapse", self)
         self.neurons_per_unit = validation.integer(neurons_per_unit, "neurons_per_unit", self,
                                                    high=MAX_NEURONS_PER_UNIT)
+        self.weight_bits = check_weight_bits(weight_bits, self)
         if self.spiking_steps and self.rate_target is not None:
             raise validation.error(
                 "the rate budget is for rate training: use it with spiking_steps=0 (spike-aware training "
@@ -209,10 +222,20 @@ class Hardware:
         """The settings, as recorded in ``lmu.metadata["hardware"]``."""
         return dict(target=self.target, firing_rate_scale=self.firing_rate_scale, rate_target=self.rate_target,
                     rate_weight=self.rate_weight, delay_steps=self.delay_steps, spiking_steps=self.spiking_steps,
-                    synapse=self.synapse, neurons_per_unit=self.neurons_per_unit)
+                    synapse=self.synapse, neurons_per_unit=self.neurons_per_unit, weight_bits=self.weight_bits)
 
     def __repr__(self):
         return "Hardware(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
+
+
+def check_weight_bits(weight_bits, obj=None, where=None):
+    """``weight_bits`` (:class:`Hardware`) as None (full precision) or an int in
+    ``[2, nengo_lmu.loihi.WEIGHT_BITS]``."""
+    from .loihi import WEIGHT_BITS
+
+    if weight_bits is None:
+        return None
+    return validation.integer(weight_bits, "weight_bits", obj, low=2, high=WEIGHT_BITS, where=where)
 
 
 def parallel_possible(lmu):
@@ -377,7 +400,7 @@ def _weight_probes(net, conns):
     probes = []
     with net:
         nengo_dl.configure_settings(keep_history=True)
-        for name in ("W_x", "W_h", "W_m"):
+        for name in TO_HIDDEN:
             if name in conns:
                 probe = nengo.Probe(conns[name], "weights", label=f"{name} weights")
                 net.config[probe].keep_history = False
@@ -417,6 +440,41 @@ def _parallel_network(lmu, n_steps, memory_noise=None, probe_state=False):
         probe = nengo.Probe(output, synapse=None)
         state = nengo.Probe(mem, synapse=None) if probe_state else None
     return net, inp, probe, state, conns, hidden, layer
+
+
+def _weight_grid_callback(sim, conns, bits):
+    """A Keras callback training ``conns``' weights for a grid of ``bits`` bits
+    (:func:`nengo_lmu.loihi.round_to_weight_grid`, per connection).
+
+    Before each minibatch the weights are rounded to the grid, so the forward pass and
+    the gradient are the rounded network's; after it the optimizer's update is moved onto
+    full-precision copies, which are put back (at the end of training too): small
+    updates accumulate in the copies instead of being rounded away.
+    """
+    import tensorflow as tf
+
+    from .loihi import round_to_weight_grid
+
+    graph = sim.tensor_graph
+    slots = []
+    for conn in conns:
+        signal = graph.signals[sim.model.sig[conn]["weights"]]
+        slots.append((graph.base_params[signal.key], signal.tf_indices_nd))
+
+    class WeightGrid(tf.keras.callbacks.Callback):
+        full = rounded = None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.full = [tf.gather_nd(base, idx).numpy() for base, idx in slots]
+            self.rounded = [round_to_weight_grid(w, bits).astype(w.dtype) for w in self.full]
+            for (base, idx), w in zip(slots, self.rounded):
+                base.scatter_nd_update(idx, w)
+
+        def on_train_batch_end(self, batch, logs=None):
+            for (base, idx), full, rounded in zip(slots, self.full, self.rounded):
+                base.scatter_nd_update(idx, full + (tf.gather_nd(base, idx).numpy() - rounded))
+
+    return WeightGrid()
 
 
 # --- the chip's hidden neurons as NengoDL trains them (Hardware) -------------------------
@@ -756,9 +814,9 @@ def fit(
         outgrow noise that is matched to the memory at its present scale).
     hardware : None, "loihi" or Hardware
         Hardware-aware training (:class:`Hardware`): the hidden layer is trained as the
-        chip runs it (its rate curve at the deployed ``firing_rate_scale``, optionally a
-        firing-rate budget and the deployed output's lag); the settings are recorded in
-        ``lmu.metadata["hardware"]``.
+        chip runs it (its rate curve at the deployed ``firing_rate_scale``; optionally a
+        firing-rate budget, the deployed output's lag, its spikes and its weight grid); the
+        settings are recorded in ``lmu.metadata["hardware"]``.
         ``lmu`` itself keeps its rate neurons (convert it for deployment as usual).
 
     Returns
@@ -864,6 +922,9 @@ def fit(
         if validation_data is not None:
             n_val = len(vx) - len(vx) % batch
             val = ({inp: _as_input(vx[:n_val], form)}, targets(vy, n_val))
+        if hardware is not None and hardware.weight_bits:
+            grid = [context.conns[name] for name in TO_HIDDEN if name in context.conns]
+            callbacks = list(callbacks or []) + [_weight_grid_callback(sim, grid, hardware.weight_bits)]
         start = time.perf_counter()
         hist = sim.fit(
             {inp: data_x}, data_y, epochs=epochs, validation_data=val,
@@ -983,6 +1044,7 @@ class _simulator:
                 lmu, probe_synapse, self.probe_state, self.final_only
             )
             conns, hidden, layer = lmu.param_connections, lmu.hidden, None
+        self.conns = conns
         if self.l2 > 0:
             self.weight_probes = _weight_probes(net, conns)
         if self.probe_rates:

@@ -196,7 +196,9 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
     the right widths); the hidden gain and bias are scaled up by the cell's
     ``firing_rate_scale`` and what leaves the neurons scaled down (:func:`to_network`);
     with the cell's ``neurons_per_unit`` > 1 each unit is that many neurons
-    (:func:`unit_gains`). The one wiring of the hidden layer: the step network
+    (:func:`unit_gains`). ``x`` arrives on the synapse ``m`` does
+    (:attr:`.LegendreMemory.state_arrival_synapse`: a spiking memory wired neuron to neuron
+    delivers its state on its own synapse). The one wiring of the hidden layer: the step network
     (:class:`LMU`) and the
     parallel training network (:mod:`nengo_lmu.dl`) both build it here.
 
@@ -229,7 +231,10 @@ def build_hidden_layer(cell, memory_state, x, hidden_synapse=None):
     )
     h, connections = hidden.neurons, {}
     if "W_x" in p:
-        _connect(connections, "W_x", x, h, cell, None)
+        # on the synapse the memory's state arrives on: on Loihi the hidden block filters
+        # every input with one synapse (nengo-loihi would give x the memory's anyway)
+        arrival = memory_state.state_arrival_synapse if isinstance(memory_state, LegendreMemory) else None
+        _connect(connections, "W_x", x, h, cell, arrival)
     if "W_h" in p:
         _connect(connections, "W_h", h, h, cell, _delayed(hidden_synapse))
     if isinstance(memory_state, LegendreMemory):

@@ -509,6 +509,16 @@ class LegendreMemory(nengo.Network):
                 )
             self.output = self.add_readout(1.0, label="output")
 
+    @property
+    def state_arrival_synapse(self):
+        """The synapse on which :meth:`connect_state` delivers the state: None (unfiltered),
+        or with ``state_readout="neurons"`` in neuron mode the memory's own (or
+        ``state_synapse``). Other inputs of ``post`` belong on it too: a Loihi block filters
+        all its inputs with one synapse (:func:`nengo_lmu.loihi.check_block_synapses`)."""
+        if self.neuron_type is None or self.state_readout != "neurons":
+            return None
+        return self.tau if self.state_synapse is None else self.state_synapse
+
     def connect_state(self, post, transform):
         """Connect ``transform @ state`` into ``post``; returns the connections made.
 

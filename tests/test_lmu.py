@@ -311,6 +311,23 @@ def test_memory_without_a_decoded_state():
                                                              decode_state=False))
 
 
+@pytest.mark.parametrize("state_synapse", [None, 0.01])
+def test_input_arrives_on_the_synapse_of_the_memory_state(state_synapse):
+    """With the memory wired neuron to neuron, W_x x reaches the hidden neurons on the
+    synapse the memory's state does (a Loihi block filters all its inputs with one);
+    with the exact memory, unfiltered, as the state."""
+    memory = dict(n_neurons=120, neuron_type=nengo.LIF(), weights=True, state_readout="neurons",
+                  state_synapse=state_synapse, feedthrough=False)
+    lmu = LMU(10, 4, 0.05, input_to_hidden=True, memory=memory, output_dimensions=1, seed=4)
+    expected = lmu.memory.tau if state_synapse is None else state_synapse
+    assert lmu.memory.state_arrival_synapse == expected
+    into_hidden = [c for c in lmu.all_connections if c.post_obj in (lmu.hidden, lmu.hidden.neurons)]
+    assert lmu.param_connections["W_x"] in into_hidden and len(into_hidden) > 2
+    assert {c.synapse.tau for c in into_hidden} == {expected}
+    exact = LMU(10, 4, 0.05, input_to_hidden=True, output_dimensions=1)
+    assert exact.memory.state_arrival_synapse is None and exact.param_connections["W_x"].synapse is None
+
+
 def test_neuron_to_neuron_state_through_a_synapse_of_its_own():
     """state_synapse: the hidden neurons receive each coefficient's decoded value through
     that synapse (on Loihi the hidden block's one synapse need not be the memory's),

@@ -260,6 +260,19 @@ def test_quantised_weights_keep_their_magnitude_in_large_memories():
     assert not bad
 
 
+@pytest.mark.parametrize("bits", [2, 3, 8])
+def test_weight_grid_has_the_bits_it_is_given(bits, rng):
+    weights = rng.normal(size=(20, 30))
+    rounded = loihi.round_to_weight_grid(weights, bits)
+    step = np.abs(weights).max() / (2 ** (bits - 1) - 1)
+    levels = np.round(rounded / step)
+    assert np.allclose(rounded, levels * step)  # on the grid
+    assert np.abs(levels).max() == 2 ** (bits - 1) - 1  # the largest weight fills it
+    assert np.abs(rounded - weights).max() <= step / 2 + 1e-12  # to the nearest point
+    assert len(np.unique(levels)) <= 2 ** bits - 1
+    assert np.all(loihi.round_to_weight_grid(np.zeros(3), bits) == 0)
+
+
 def test_backends_entry_point_uses_these_rules():
     from nengo_lmu.backends import simulator
 
@@ -396,6 +409,45 @@ def test_hidden_layer_is_named_after_its_attribute():
         net.hidden = nengo.Ensemble(20, 1, label="h", neuron_type=nengo_loihi.LoihiLIF())
         nengo.Connection(nengo.Node(0.5), net.hidden)
     assert [b["label"] for b in loihi.resources(net).blocks] == ["hidden"]
+
+
+def test_inputs_on_different_synapses_are_refused_before_the_build(monkeypatch):
+    """A block filters all its inputs with one synapse: an ensemble on the chip whose
+    inputs ask for several is refused before anything is built (nengo-loihi would warn
+    and filter the host's input with 0.1 s); on the host it is left alone; without a
+    synapse, an input from the chip is unfiltered (0 s) and fits a block of such inputs."""
+    with nengo.Network() as net:
+        u = nengo.Node(0.5)
+        a = nengo.Ensemble(10, 1, label="a")
+        b = nengo.Ensemble(10, 1, label="b")
+        nengo.Connection(u, a, synapse=0.01)
+        nengo.Connection(u, b.neurons, transform=np.ones((10, 1)), synapse=None)
+        nengo.Connection(a, b, synapse=0.1)
+    # the host's input without a synapse: nengo-loihi's 5 ms filter on host-to-chip spikes
+    message = (r"<Ensemble 'b'> is a block on the chip, which filters all its inputs with one synapse, but its "
+               r"inputs ask for 2 \(0.005 s from <Node .*>; 0.1 s from <Ensemble 'a'>\); nengo-loihi would "
+               r"filter every one with the longest, 0.1 s. Give its inputs one synapse \(the nearest that fits: "
+               r"0.1 s")
+
+    def never(*args, **kwargs):
+        raise AssertionError("built before the check")
+
+    monkeypatch.setattr(loihi.build, "_builder", never)
+    for build in (loihi.Simulator, loihi.resources):
+        with pytest.raises(ValidationError, match=message):
+            build(net)
+    monkeypatch.undo()
+    nengo_loihi.add_params(net)
+    net.config[b].on_chip = False
+    with loihi.Simulator(net) as sim:  # b on the host: nengo filters each input as asked
+        sim.run_steps(2)
+    with nengo.Network() as net:
+        a = nengo.Ensemble(10, 1, label="a")
+        b = nengo.Ensemble(10, 1, label="b")
+        nengo.Connection(nengo.Node(0.5), a)
+        nengo.Connection(a.neurons, b.neurons, transform=np.eye(10), synapse=None)
+        nengo.Connection(a, b, synapse=0.0)
+    loihi.check_block_synapses(net)
 
 
 def test_nengo_loihi_internals_only_in_compat():

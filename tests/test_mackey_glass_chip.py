@@ -47,6 +47,9 @@ def test_n_test_checked():
         (["--steps-per-sample", "1000", "--n-test", "1000"], r"--n-test: .* more than 1000000 steps"),
         (["--hidden-synapse", "-1"], r"--hidden-synapse: "),
         (["--neurons-per-unit", "0"], r"--neurons-per-unit: must be an integer in \[1, 1000\] \(got 0\)"),
+        (["--weight-bits", "9"], r"--weight-bits: must be an integer in \[2, 8\] \(got 9\)"),
+        (["--weight-bits", "8", "--hardware-epochs", "0"], r"--weight-bits: is trained by the hardware-aware "
+                                                             r"fine-tuning"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message, tmp_path, capsys):

@@ -15,7 +15,7 @@ writes
 
 from .. import validation
 from ..backends import BACKENDS, check_backend, is_loihi
-from ..dl import HARDWARE, Hardware
+from ..dl import HARDWARE, Hardware, check_weight_bits
 from ..deploy import MEMORY_SCALES
 from ..lmu import MEMORY_SYNAPSE
 from . import MAX_STEPS, Command, Option, check_output, read_file, save_figure, save_json, save_params, show_progress
@@ -27,7 +27,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
         hidden_synapse=None, memory_neurons=0, n_test=None, seed=0, progress=None, out_dir="results",
         overwrite=False, memory=None, attribute=False, hardware="none", steps_per_sample=1,
         readout_steps=0, delay_steps=0, neurons_per_unit=None, spiking_steps=0, memory_scale="rms",
-        memory_synapse=None):
+        memory_synapse=None, weight_bits=None):
     """Deploy a trained LMU (``params``, or the demo network trained first) on ``backend``.
 
     ``hidden_synapse=None`` takes the task's (window-rms 0.05 s, psmnist none), 0 none;
@@ -45,7 +45,9 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     synapse (``dl.Hardware(spiking_steps=..., synapse=...)``); ``neurons_per_unit`` spiking neurons run each
     hidden unit (:attr:`nengo_lmu.LMU.neurons_per_unit`; None: a file's as trained, else one), and
     ``hardware="loihi"`` trains the demo's units as that many chip neurons
-    (``dl.Hardware(neurons_per_unit=...)``); ``memory_scale`` sets a spiking
+    (``dl.Hardware(neurons_per_unit=...)``), and with ``weight_bits`` its hidden layer's
+    input weights for a grid of that many bits (``dl.Hardware(weight_bits=...)``; None:
+    full precision); ``memory_scale`` sets a spiking
     memory's range from the input's RMS, its loudest window or each coefficient's peak
     (:func:`nengo_lmu.deploy.memory_statistics`) and ``memory_synapse`` its synapse (s);
     ``n_test`` is the test size (window-rms: steps;
@@ -88,7 +90,9 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
     delay_steps = validation.integer(delay_steps, "delay_steps", low=0, high=1000, where=WHERE)
     spiking_steps = validation.integer(spiking_steps, "spiking_steps", low=0, high=deploy.DEMO["window"] * 2,
                                        where=WHERE)
-    for name, value in (("delay_steps", delay_steps), ("spiking_steps", spiking_steps)):
+    weight_bits = check_weight_bits(weight_bits, where=WHERE)
+    for name, value in (("delay_steps", delay_steps), ("spiking_steps", spiking_steps),
+                        ("weight_bits", weight_bits)):
         if value and hardware == "none":
             raise validation.error("is trained by hardware-aware fine-tuning: add --hardware loihi", name,
                                    where=WHERE)
@@ -136,6 +140,7 @@ def run(params=None, task="auto", demo_epochs=30, backend="nengo", neurons="spik
                                              hardware, firing_rate_scale=firing_rate_scale or 1000.0,
                                              delay_steps=delay_steps, spiking_steps=spiking_steps,
                                              neurons_per_unit=neurons_per_unit,
+                                             weight_bits=weight_bits,
                                              # the output's synapse in training is the deployment's
                                              synapse=deploy.TASKS[task]["hidden_synapse"]
                                              if hidden_synapse is None else hidden_synapse or None))
@@ -241,6 +246,10 @@ COMMANDS = {
                    "the chip's spiking neurons forward, their rate curve's gradient backward, over this many last "
                    "steps of each training sequence, the output through --hidden-synapse (about 2 min at 400); "
                    "default 0: rates only", group="the trained network"),
+            Option("weight_bits", int, "with --hardware loihi: train the demo network's hidden-layer input "
+                   "weights for a grid of this many bits, sign included (8: the chip's; "
+                   "nengo_lmu.dl.Hardware(weight_bits=...)); default: full precision",
+                   group="the trained network"),
             Option("backend", str, "where to run: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()),
                    choices=tuple(BACKENDS), group="deployment"),
             Option("neurons", str, "hidden neurons: 'rate' as trained, or 'spiking' (ReLU to spiking ReLU); "

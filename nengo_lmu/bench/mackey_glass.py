@@ -298,8 +298,8 @@ CHIP_MEMORY = ("host", "chip")
 
 def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_learning_rate=1e-4,
              steps_per_sample=1000, hidden_synapse=0.0002, memory="host,chip", memory_neurons=50, n_test=200,
-             attribute=False, learning_rate=0.02, readout_substeps=10, neurons_per_unit=None, seed=0,
-             out_dir="results", overwrite=False):
+             attribute=False, learning_rate=0.02, readout_substeps=10, neurons_per_unit=None, weight_bits=None,
+             seed=0, out_dir="results", overwrite=False):
     """The benchmark's LMU deployed on the bit-true Loihi emulator (``loihi-sim``).
 
     Trains the LMU of :func:`run` (its defaults: order 8, ``theta`` 20 steps, 248 ReLU
@@ -318,14 +318,16 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
     is the output lowpass in seconds of sample time (``steps_per_sample`` times longer
     on the chip). ``neurons_per_unit`` chip neurons run each hidden unit, and the
     fine-tuning trains each unit as them (``dl.Hardware(neurons_per_unit=...)``); None:
-    one, or a file's as it was trained. Writes ``mackey-glass-chip.json`` (and the parameter file, when
+    one, or a file's as it was trained; ``weight_bits`` trains the hidden layer's input
+    weights in the fine-tuning for a grid of that many bits (``dl.Hardware(weight_bits=...)``;
+    None: full precision). Writes ``mackey-glass-chip.json`` (and the parameter file, when
     trained); returns its content with ``"files"``.
 
     Each deployment's ``nrmse`` is against the target through the same lowpass (the
     deployment's convention, :func:`nengo_lmu.deploy.score`); ``nrmse_raw`` against the
     target itself, as the rate network is scored.
     """
-    from .. import deploy
+    from .. import deploy, dl
     from ..lmu import LMU
 
     # --- every argument, the file and the output directory, before any work
@@ -340,6 +342,10 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
     learning_rate = validation.positive(learning_rate, "learning_rate", where=WHERE)
     readout_substeps = validation.integer(readout_substeps, "readout_substeps", low=0, high=100, where=WHERE)
     seed = validation.integer(seed, "seed", low=0, high=None, where=WHERE)
+    weight_bits = dl.check_weight_bits(weight_bits, where=WHERE)
+    if weight_bits and (params is not None or not hardware_epochs):
+        raise validation.error("is trained by the hardware-aware fine-tuning: give --hardware-epochs and no "
+                               "--params (a file keeps its own training)", "weight_bits", where=WHERE)
     lmu = None
     if params is not None:
         lmu = read_file(LMU.load, params)
@@ -355,7 +361,7 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
         )
     out_dir = check_output(out_dir, overwrite, where=WHERE)
 
-    from .. import data, dl
+    from .. import data
 
     start_all = time.perf_counter()
     results = {"task": "mackey-glass-chip", "args": arguments(run_chip, locals()), "files": []}
@@ -387,7 +393,8 @@ def run_chip(params=None, firing_rate_scale=300.0, hardware_epochs=40, hardware_
                                         hidden_synapse / lmu.dt, seed=seed))
             lmu, results["readout_aware_network"] = train(x, y, substeps, "the readout-aware network")
         if hardware_epochs:
-            hardware = dl.Hardware("loihi", firing_rate_scale=firing_rate_scale, neurons_per_unit=neurons_per_unit)
+            hardware = dl.Hardware("loihi", firing_rate_scale=firing_rate_scale, neurons_per_unit=neurons_per_unit,
+                                   weight_bits=weight_bits)
             history = fine_tune(lmu, x, y, hardware_learning_rate, seed, hardware_epochs, batch, hardware)
             results["hardware_training"] = {"seconds": history["seconds"], "final_loss": history["loss"][-1]}
             log(f"  fine-tuned on the chip's rate curve at scale {firing_rate_scale:g}, {neurons_per_unit} neuron(s) "
@@ -467,6 +474,8 @@ COMMANDS = {
             Option("neurons_per_unit", int, "chip neurons running each hidden unit (gains spread below the "
                    "unit's, outputs summed); the fine-tuning trains each unit as them; default: 1, or as many as "
                    "the --params file was trained for"),
+            Option("weight_bits", int, "the fine-tuning trains the hidden layer's input weights for a grid of "
+                   "this many bits, sign included (8: the chip's); default: full precision"),
             Option("seed", int, "seed of the initial weights and minibatch order"),
         ),
     ),

@@ -26,7 +26,7 @@ The package is split by stage, the way nengo-loihi splits its builder:
   :class:`~nengo_lmu.loihi.LegendreMemory`, :func:`chip_synapse_decay`,
   :func:`longest_synapse`) and the chip's neuron types (:func:`chip_neuron_type`);
 * :mod:`~nengo_lmu.loihi.build`: build rules (host-to-chip inputs, block fitting,
-  :func:`make_model`, :func:`lmu_input_ranges`);
+  :func:`make_model`, :func:`lmu_input_ranges`, :func:`check_block_synapses`);
 * :mod:`~nengo_lmu.loihi.discretize`: weight discretisation (``discretize_model``);
 * :mod:`~nengo_lmu.loihi.emulator`: the emulator speed-up (:class:`FastEmulatorStep`);
 * :mod:`~nengo_lmu.loihi.resources`: the resource report (:func:`resources`);
@@ -68,6 +68,14 @@ What goes wrong on the chip, and what is done about it:
   average. Weights are also proportional to the post neuron's gain, so the memory's
   neurons all get one gain, intercepts in a moderate range (small biases) and
   moderate rates (fewer spikes per step, so larger weights per spike).
+* **One synapse per block.** A block filters all its inputs with one time constant;
+  nengo-loihi warns and applies the longest one asked for to every input. A network
+  whose ensemble on the chip gets inputs on different synapses is refused before the
+  build (:func:`check_block_synapses`, in :func:`make_model`), naming the time
+  constants and the one that fits. An LMU's hidden layer fed by a memory wired neuron to
+  neuron gets its input ``x`` on the memory's synapse
+  (:attr:`nengo_lmu.networks.LegendreMemory.state_arrival_synapse`), as the chip would
+  filter it anyway.
 * **Passthrough nodes** are kept (see :class:`Simulator`).
 * **Resources.** :func:`resources` names each core after the object it holds
   (``memory x[3]``, ``hidden``) and says what each kind of block is for: besides
@@ -79,8 +87,8 @@ What goes wrong on the chip, and what is done about it:
 """
 
 from .activity import ENERGY_PJ, activity
-from .build import INPUT_RANGE_STD, fitting_block_shape, lmu_input_ranges, make_model
-from .discretize import discretize_model
+from .build import INPUT_RANGE_STD, check_block_synapses, fitting_block_shape, lmu_input_ranges, make_model
+from .discretize import WEIGHT_BITS, discretize_model, round_to_weight_grid
 from .emulator import FastEmulatorStep
 from .options import (
     HOST_MEMORY_LAG_STEPS, MAX_SPIKES_PER_STEP, LegendreMemory, chip_neuron_type, chip_synapse_decay, longest_synapse,
@@ -88,9 +96,6 @@ from .options import (
 )
 from .resources import CORES_PER_CHIP, LIMITS, Resources, resources
 from .simulator import TARGETS, Simulator, check_target
-
-# the old private name, still called by nengo_lmu/bench/loihi.py and hardware/run_delay.py;
-# remove once they call check_target
 
 __all__ = [
     "CORES_PER_CHIP",
@@ -104,8 +109,10 @@ __all__ = [
     "Resources",
     "Simulator",
     "TARGETS",
+    "WEIGHT_BITS",
     "check_target",
     "activity",
+    "check_block_synapses",
     "chip_neuron_type",
     "chip_synapse_decay",
     "discretize_model",
@@ -115,4 +122,5 @@ __all__ = [
     "make_model",
     "memory_options",
     "resources",
+    "round_to_weight_grid",
 ]

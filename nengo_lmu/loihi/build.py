@@ -9,14 +9,15 @@ replaces two of nengo-loihi's rules; nengo-loihi's own registry is left untouche
   simulator's ``dt``, and the model is discretised by
   :func:`~nengo_lmu.loihi.discretize.discretize_model`.
 
-:func:`make_model` also fits large blocks onto cores (:func:`fitting_block_shape`).
+:func:`make_model` also fits large blocks onto cores (:func:`fitting_block_shape`), after
+refusing blocks whose inputs ask for different synapses (:func:`check_block_synapses`).
 """
 
 import nengo
 import numpy as np
 from nengo_loihi import BlockShape
 
-from .. import networks
+from .. import networks, validation
 from . import compat
 from .discretize import discretize_model
 
@@ -309,6 +310,51 @@ def _fit_blocks(model, obj):
         fitted.add(block)
 
 
+def check_block_synapses(network, decode_tau=None):
+    """Refuse ``network`` if an ensemble on the chip gets its inputs on different synapses.
+
+    A Loihi block (an ensemble's neurons) filters every input with one synaptic time
+    constant; nengo-loihi warns and applies the longest one asked for to all of them,
+    so an input meant to arrive (nearly) unfiltered would arrive through a slow lowpass.
+    Each input's time constant is its Lowpass's; without a synapse, 0 from the chip and
+    ``decode_tau`` (nengo-loihi's filter on host-to-chip spikes; None: its default, 5 ms)
+    from the host.
+    Raised before the build, naming the ensemble, the time constants and their
+    connections, and the setting that fits (one synapse on every input: the longest,
+    which the chip would use).
+    """
+    if decode_tau is None:
+        decode_tau = compat.Model().decode_tau
+    on_chip = compat.HostChipSplit(network).on_chip
+    inputs = {}
+    for conn in network.all_connections:
+        post = compat.base_obj(conn.post)
+        if not isinstance(post, nengo.Ensemble) or not on_chip(post):
+            continue
+        if isinstance(conn.synapse, nengo.Lowpass):
+            tau = float(conn.synapse.tau)
+        elif conn.synapse is None:
+            pre = compat.base_obj(conn.pre)
+            tau = 0.0 if isinstance(pre, (nengo.Ensemble, nengo.Node)) and on_chip(pre) else float(decode_tau)
+        else:
+            continue  # nengo-loihi refuses other synapses itself
+        inputs.setdefault(post, {}).setdefault(tau, []).append(conn)
+    for ens, by_tau in inputs.items():
+        if len(by_tau) < 2:
+            continue
+        longest = max(by_tau)
+        listed = "; ".join(
+            f"{tau:g} s from {', '.join(str(c.pre) for c in conns[:2])}{' ...' if len(conns) > 2 else ''}"
+            for tau, conns in sorted(by_tau.items())
+        )
+        raise validation.error(
+            f"{ens} is a block on the chip, which filters all its inputs with one synapse, but its inputs "
+            f"ask for {len(by_tau)} ({listed}); nengo-loihi would filter every one with the longest, "
+            f"{longest:g} s. Give its inputs one synapse (the nearest that fits: {longest:g} s on every one)",
+            "synapse", by_tau[min(by_tau)][0],
+        )
+
+
 def make_model(network, dt=0.001, input_ranges=None):
     """A ``nengo_loihi.builder.Model`` with nengo_lmu's build rules, for ``network``.
 
@@ -317,6 +363,7 @@ def make_model(network, dt=0.001, input_ranges=None):
     does that for you. ``input_ranges`` (see :class:`~nengo_lmu.loihi.Simulator`) adds
     value ranges of host-to-chip inputs.
     """
+    check_block_synapses(network)
     model = compat.Model(dt=float(dt), label=f"nengo_lmu: {network}", builder=_builder())
     model.nengo_lmu_input_ranges = _input_ranges(network)
     model.nengo_lmu_input_ranges.update(input_ranges or {})

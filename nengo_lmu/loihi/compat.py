@@ -53,9 +53,13 @@ from nengo_loihi.hardware import HAS_NXSDK
 # the object behind a slice or a Neurons (which side of the chip a connection ends on)
 from nengo_loihi.passthrough import base_obj
 
+# which ensembles nengo-loihi puts on the chip (its own rules: on_chip config, Direct mode,
+# learning), so that a check before the build sees the blocks the build will make
+from nengo_loihi.splitter import HostChipSplit
+
 __all__ = [
     "BIAS_MAX", "HAS_NXSDK", "Q_BITS", "MAX_COMPARTMENTS", "MAX_IN_AXONS", "MAX_OUT_AXONS", "MAX_SYNAPSE_BITS",
-    "VTH_MAX", "Builder", "LoihiBlock", "Model", "OnOffDecodeNeurons", "ValidationLevel",
+    "VTH_MAX", "Builder", "HostChipSplit", "LoihiBlock", "Model", "OnOffDecodeNeurons", "ValidationLevel",
     "array_to_int", "base_obj", "build_host_to_chip", "build_loihi_connection", "build_loihi_network",
     "decay_magnitude", "discretize_compartment", "discretize_probe", "discretize_synapse",
     "discretize_weights", "inherit_config", "inherit_seed",

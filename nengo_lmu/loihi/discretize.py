@@ -32,6 +32,27 @@ _INPUT_SUM_HEADROOM = 0.9
 #: seed of the stochastic rounding of weak synapses' weights (builds are reproducible)
 _DITHER_SEED = 0x10141
 
+#: bits of a synapse's weights on the chip, sign included (mixed-sign synapses: 7 and a sign)
+WEIGHT_BITS = 8
+
+
+def round_to_weight_grid(weights, bits=WEIGHT_BITS):
+    """``weights`` (one synapse's) rounded to a grid of ``bits`` bits, sign included.
+
+    The grid's step is ``max|weights| / (2**(bits - 1) - 1)``: at ``bits = 8`` the finest
+    a mixed-sign synapse of the chip can be, its largest weight filling 7 bits and a sign
+    (:func:`_discretize_synapse`). The chip's own step for the synapse is a power of two
+    set by its block's scale, between this and twice it (weights left with fewer bits
+    are rounded stochastically there); this is the grid that
+    ``nengo_lmu.dl.Hardware(weight_bits=...)`` trains the hidden layer's weights for.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    w_max = np.max(np.abs(weights)) if weights.size else 0.0
+    if not w_max > 0:
+        return weights.copy()
+    step = w_max / (2 ** (bits - 1) - 1)
+    return np.round(weights / step) * step
+
 
 def discretize_model(model):
     """nengo-loihi's ``discretize_model``, with each block's weight grid chosen for its weights.
