@@ -14,4 +14,4 @@ project = "nengo_lmu"
 root_doc = "api"
 extensions = ["sphinx.ext.autodoc", "numpydoc"]
 numpydoc_show_class_members = False
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "results"]  # results/: benchmark JSON and its index, not API docs
