@@ -541,21 +541,17 @@ class LegendreMemory(nengo.Network):
             # made in the caller's network, as a connection of its own
             return [nengo.Connection(self.state, post, transform=transform, synapse=None)]
         decoded = self.state_synapse is not None
+        synapse = self.state_arrival_synapse
         with self:
             through = transform @ self.state_from_x
             conns = [] if decoded else [
-                nengo.Connection(self.input, post, transform=through @ self.input_transform, synapse=self.tau)
+                nengo.Connection(self.input, post, transform=through @ self.input_transform, synapse=synapse)
             ]
             for j, ens in enumerate(self.coefficient_ensembles):
-                if decoded:
-                    column = through[:, j]
-                    if np.any(column != 0):
-                        conns.append(nengo.Connection(ens, post, transform=column[:, None],
-                                                      synapse=self.state_synapse, solver=self._solver))
-                    continue
-                column = through @ self.recurrent_transform[:, j]
+                # decoded: each coefficient's value; else what the coefficient neurons receive
+                column = through[:, j] if decoded else through @ self.recurrent_transform[:, j]
                 if np.any(column != 0):
-                    conns.append(nengo.Connection(ens, post, transform=column[:, None], synapse=self.tau,
+                    conns.append(nengo.Connection(ens, post, transform=column[:, None], synapse=synapse,
                                                   solver=self._solver))
             if self.state_from_input is not None:
                 conns.append(nengo.Connection(self.input, post, transform=transform @ self.state_from_input,
